@@ -19,7 +19,12 @@ export class EmtError extends Error {
 
   /** Plain shape for JSON output and IPC. */
   toJSON(): { area: ErrorArea; code: string; message: string; file?: string } {
-    return { area: this.area, code: this.code, message: this.message, ...(this.file ? { file: this.file } : {}) };
+    return {
+      area: this.area,
+      code: this.code,
+      message: this.message,
+      ...(this.file ? { file: this.file } : {}),
+    };
   }
 }
 
