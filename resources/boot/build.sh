@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Builds our GRUB boot loaders from Debian's grub packages into resources/boot/dist/:
+#   BOOTX64.EFI      standalone x86_64-efi GRUB, early.cfg in its memdisk
+#   eltorito.img     i386-pc El Torito core image with early.cfg embedded (BIOS CD/USB)
+#   boot_hybrid.img  grub-pc-bin's MBR for hybrid ISOs (xorriso --grub2-mbr)
+#   SOURCES          licence and the exact Debian package versions used
+# Output is cached by a hash of the recipe (this script, early.cfg, package
+# versions, SOURCE_DATE_EPOCH) under ${EMT_CACHE_DIR:-$HOME/.cache/emt-usb}/boot-<hash>.
+set -euo pipefail
+
+here="$(cd "$(dirname "$0")" && pwd)"
+dist="$here/dist"
+cache_root="${EMT_CACHE_DIR:-$HOME/.cache/emt-usb}"
+# A fixed date, so the same packages give the same bytes on any day.
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-1700000000}"
+
+EFI_DIR=/usr/lib/grub/x86_64-efi
+PC_DIR=/usr/lib/grub/i386-pc
+# Modules preloaded into the images (nothing is loaded from disk later).
+COMMON_MODULES=(part_gpt part_msdos iso9660 fat search search_fs_file search_fs_uuid
+  search_label configfile linux normal echo all_video gzio test regexp loadenv serial
+  terminal sleep halt reboot ls cat)
+EFI_MODULES=("${COMMON_MODULES[@]}")
+PC_MODULES=(biosdisk "${COMMON_MODULES[@]}")
+PACKAGES=(grub-efi-amd64-bin grub-pc-bin grub-common)
+
+die() { echo "boot/build.sh: $*" >&2; exit 1; }
+
+need_tools() {
+  local t
+  for t in grub-mkimage tar sha256sum dpkg-query; do
+    command -v "$t" >/dev/null || die "missing $t (install grub-common; npm run setup does it)"
+  done
+  [ -d "$EFI_DIR" ] || die "missing $EFI_DIR (install grub-efi-amd64-bin)"
+  [ -f "$PC_DIR/boot_hybrid.img" ] || die "missing $PC_DIR/boot_hybrid.img (install grub-pc-bin)"
+}
+
+package_versions() {
+  dpkg-query -W -f='${Package} ${Version}\n' "${PACKAGES[@]}" \
+    || die "cannot read package versions of ${PACKAGES[*]}"
+}
+
+recipe_hash() {
+  {
+    cat "$here/build.sh" "$here/early.cfg"
+    package_versions
+    echo "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+  } | sha256sum | cut -c1-16
+}
+
+# A memdisk holding early.cfg as (memdisk)/boot/grub/grub.cfg, which the
+# preloaded normal module runs with the full script parser. We tar it ourselves
+# (fixed mtimes, owners, order): grub-mkstandalone stamps its memdisk tar with
+# the build time, so its output changes on every run.
+make_memdisk() {
+  local work="$1"
+  mkdir -p "$work/memdisk/boot/grub"
+  cp "$here/early.cfg" "$work/memdisk/boot/grub/grub.cfg"
+  tar -C "$work/memdisk" --format=ustar --sort=name --mtime="@$SOURCE_DATE_EPOCH" \
+    --owner=0 --group=0 --numeric-owner --mode=go-w -cf "$work/memdisk.tar" boot
+}
+
+build_efi() {
+  local out="$1" work="$2"
+  make_memdisk "$work"
+  # What grub-mkstandalone does, minus the unstable tar: memdisk + tar modules,
+  # prefix inside the memdisk, every other module preloaded.
+  grub-mkimage -O x86_64-efi -d "$EFI_DIR" -p "(memdisk)/boot/grub" -m "$work/memdisk.tar" \
+    -o "$work/BOOTX64.EFI" memdisk tar "${EFI_MODULES[@]}"
+  mv "$work/BOOTX64.EFI" "$out/BOOTX64.EFI"
+}
+
+build_bios() {
+  local out="$1" work="$2"
+  grub-mkimage -O i386-pc-eltorito -d "$PC_DIR" -p /boot/grub -c "$here/early.cfg" \
+    -o "$work/eltorito.img" "${PC_MODULES[@]}"
+  mv "$work/eltorito.img" "$out/eltorito.img"
+  cp "$PC_DIR/boot_hybrid.img" "$out/boot_hybrid.img"
+}
+
+write_sources() {
+  local out="$1"
+  {
+    echo "GNU GRUB 2 boot loader images, built by resources/boot/build.sh."
+    echo "GRUB is free software under the GNU General Public License v3 or later;"
+    echo "its full licence text is /usr/share/common-licenses/GPL-3 on Debian."
+    echo "Source: the Debian source package 'grub2' of the versions below"
+    echo "(apt-get source grub2=<version>), unmodified; our only addition is early.cfg."
+    echo
+    package_versions
+    echo
+    echo "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"
+    echo "EFI modules: ${EFI_MODULES[*]}"
+    echo "BIOS modules: ${PC_MODULES[*]}"
+    echo
+    (cd "$out" && sha256sum BOOTX64.EFI eltorito.img boot_hybrid.img)
+  } >"$out/SOURCES"
+}
+
+build_into() {
+  local out="$1" work
+  work="$(mktemp -d "$cache_root/.boot-work.XXXXXX")"
+  # shellcheck disable=SC2064 # expand now: the path is fixed
+  trap "rm -rf '$work'" RETURN
+  build_efi "$out" "$work"
+  build_bios "$out" "$work"
+  write_sources "$out"
+}
+
+main() {
+  need_tools
+  mkdir -p "$cache_root"
+  local hash cached tmp
+  hash="$(recipe_hash)"
+  cached="$cache_root/boot-$hash"
+  if [ ! -f "$cached/SOURCES" ]; then
+    echo "boot/build.sh: building GRUB images (recipe $hash)"
+    tmp="$(mktemp -d "$cache_root/.boot-$hash.XXXXXX")"
+    if ! build_into "$tmp"; then
+      rm -rf "$tmp"
+      die "build failed"
+    fi
+    rm -rf "$cached"
+    mv "$tmp" "$cached"
+  else
+    echo "boot/build.sh: cached $cached"
+  fi
+  # Replace dist/ as a whole so readers never see half a set.
+  tmp="$(mktemp -d "$here/.dist.XXXXXX")"
+  chmod 755 "$tmp"
+  cp "$cached"/* "$tmp/"
+  echo "$hash" >"$tmp/RECIPE"
+  rm -rf "$dist"
+  mv "$tmp" "$dist"
+  echo "boot/build.sh: $dist ready"
+}
+
+main "$@"
