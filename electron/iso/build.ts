@@ -1,0 +1,158 @@
+// The ISO half of `build`: stage the tree, write the manifest, master with xorriso
+// into a temp file beside the output, hash it, then move it (and `.sha256`) into
+// place. The kernel, the injected initramfs and the two FAT images come in ready.
+import { mkdir, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { ProgressSink } from '../progress.ts';
+import { noProgress } from '../progress.ts';
+import { BuildError } from './build-error.ts';
+import { type BuildManifest, encodeManifest, hashPayload, MANIFEST_SCHEMA, sha256File } from './manifest.ts';
+import { masterArgs } from './master-args.ts';
+import { outError, prepareOutput } from './output.ts';
+import { ISO_PATHS, listUserApps, materialize, planMeta, planPayload } from './stage.ts';
+
+export interface MasterIsoInput {
+  out: string;
+  /** Scratch folder for generated files; the caller removes it. */
+  workDir: string;
+  kernel: string;
+  initrd: string;
+  grubCfg: Uint8Array;
+  efiLoader: string;
+  /** With --bios: GRUB's El Torito image and hybrid MBR. */
+  bios?: { eltorito: string; hybridMbr: string };
+  osImage: { path: string; sha256: string; size: number };
+  userApps?: string;
+  espImage: string;
+  configImage: string;
+  label: string;
+  sourceDateEpoch: number;
+  buildId: string;
+  /** What the manifest says about tools and inputs; the rest is filled in here. */
+  about: Pick<BuildManifest, 'tool' | 'xorriso' | 'bootkit' | 'kernelCmdline' | 'configSchemaVersion'>;
+  /** Runs xorriso with an argv (native or wasm: both give the same bytes). */
+  master: (argv: string[], opts: { onProgress: ProgressSink; signal?: AbortSignal }) => Promise<unknown>;
+  onProgress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface MasterIsoResult {
+  iso: string;
+  sha256: string;
+  size: number;
+  sha256File: string;
+  manifest: BuildManifest;
+}
+
+// ISO 9660 + Rock Ridge + Joliet metadata, boot catalog, GPT: generous but small.
+const OVERHEAD_BYTES = 4 * 2 ** 20;
+const PER_FILE_BYTES = 8 * 1024;
+
+export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoResult> {
+  const progress = i.onProgress ?? noProgress;
+  const userApps = i.userApps ? { dir: i.userApps, files: await listUserApps(i.userApps) } : undefined;
+  const payload = planPayload({
+    kernel: i.kernel,
+    initrd: i.initrd,
+    grubCfg: i.grubCfg,
+    efiLoader: i.efiLoader,
+    osImage: i.osImage.path,
+    osImageSha256: i.osImage.sha256,
+    ...(userApps ? { userApps } : {}),
+    ...(i.bios ? { biosEltorito: i.bios.eltorito } : {}),
+  });
+
+  // Hash every payload file (the OS image is already hashed) for the manifest.
+  const files = await hashPayload(payload, {
+    known: new Map([[i.osImage.path, { sha256: i.osImage.sha256, size: i.osImage.size }]]),
+    ...(i.signal ? { signal: i.signal } : {}),
+  });
+  const [esp, config] = await Promise.all([
+    sha256File(i.espImage, opt(i.signal)),
+    sha256File(i.configImage, opt(i.signal)),
+  ]);
+  const osIsoPath = `${ISO_PATHS.images}/${basename(i.osImage.path)}`;
+  const osImage = files.find((f) => f.path === osIsoPath)!;
+  const manifest: BuildManifest = {
+    schema: MANIFEST_SCHEMA,
+    buildId: i.buildId,
+    label: i.label,
+    sourceDateEpoch: i.sourceDateEpoch,
+    createdAt: new Date(i.sourceDateEpoch * 1000).toISOString().replace('.000Z', 'Z'),
+    tool: i.about.tool,
+    xorriso: i.about.xorriso,
+    bootkit: i.about.bootkit,
+    kernelCmdline: i.about.kernelCmdline,
+    configSchemaVersion: i.about.configSchemaVersion,
+    bios: Boolean(i.bios),
+    osImage,
+    partitions: { esp, config },
+    files,
+  };
+  const stageDir = join(i.workDir, 'stage');
+  await mkdir(stageDir, { recursive: true });
+  const grafts = await materialize(
+    [
+      ...payload,
+      ...planMeta({
+        buildId: i.buildId,
+        label: i.label,
+        createdAt: manifest.createdAt,
+        manifest: encodeManifest(manifest),
+      }),
+    ],
+    stageDir,
+  );
+  progress({ stage: 'stage', done: files.length, total: files.length, unit: 'files' });
+
+  const need = files.reduce((n, f) => n + f.size + PER_FILE_BYTES, OVERHEAD_BYTES) + esp.size + config.size;
+  const pending = await prepareOutput(i.out, need);
+  try {
+    const argv = masterArgs({
+      out: pending.tmp,
+      label: i.label,
+      sourceDateEpoch: i.sourceDateEpoch,
+      grafts,
+      espImage: i.espImage,
+      configImage: i.configImage,
+      ...(i.bios ? { bios: { hybridMbr: i.bios.hybridMbr } } : {}),
+    });
+    await i.master(argv, { onProgress: progress, ...(i.signal ? { signal: i.signal } : {}) });
+    if (i.signal?.aborted)
+      throw new BuildError('CANCELLED', `build of ${pending.out} cancelled`, pending.out);
+    const size = (await stat(pending.tmp)).size;
+    if (size < need - OVERHEAD_BYTES - files.length * PER_FILE_BYTES) {
+      throw new BuildError(
+        'NO_SPACE',
+        `${pending.out} came out short (${size} bytes): disk full?`,
+        pending.out,
+      );
+    }
+    let done = 0;
+    const iso = await sha256File(pending.tmp, {
+      ...opt(i.signal),
+      onBytes: (n) => {
+        done += n;
+        progress({ stage: 'checksum', done, total: size, unit: 'bytes' });
+      },
+    });
+    const placed = await pending.commit(iso.sha256);
+    return { iso: placed.iso, sha256: iso.sha256, size, sha256File: placed.sha256File, manifest };
+  } catch (e) {
+    await pending.discard();
+    if (i.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
+      throw new BuildError('CANCELLED', `build of ${pending.out} cancelled`, pending.out);
+    }
+    const code = (e as NodeJS.ErrnoException).code;
+    const text = e instanceof Error ? e.message : '';
+    if (
+      ['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES'].includes(code ?? '') ||
+      /exceeds free space|No space left/i.test(text)
+    ) {
+      throw outError(e, pending.out);
+    }
+    throw e;
+  }
+}
+
+const opt = (signal: AbortSignal | undefined) => (signal ? { signal } : {});
