@@ -1,0 +1,219 @@
+// QEMU harness for the VM tests: q35 under TCG (KVM does not work here), OVMF or
+// SeaBIOS, a serial log polled until the wanted lines show up. QEMU (and its process
+// group) is always killed at the end, whatever happened.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { access, copyFile, mkdir, open, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
+export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+
+export interface BootVmOptions {
+  kernel?: string;
+  initrd?: string;
+  /** Kernel cmdline (with `kernel`); `console=ttyS0` is added when missing. */
+  append?: string;
+  cdrom?: string;
+  /** Raw image attached as a USB stick on an xHCI controller. */
+  usbStick?: string;
+  /** Raw images attached as NVMe disks, serials emt-nvme0, emt-nvme1, ... */
+  nvme?: string[];
+  firmware: 'ovmf' | 'seabios';
+  memoryMiB?: number;
+  timeoutMs: number;
+  /** Every pattern must be seen on the serial console (ANSI escapes stripped). */
+  waitFor: RegExp | RegExp[];
+  /** Any of these seen first ends the boot as not matched. */
+  failOn?: RegExp[];
+  /** OVMF variable store to use (and keep); by default a fresh copy in workDir. */
+  varsFile?: string;
+  workDir: string;
+}
+
+export interface BootVmResult {
+  matched: boolean;
+  serialLog: string;
+  logPath: string;
+  elapsedMs: number;
+  varsFile?: string;
+  /** Why the run ended. */
+  reason: 'matched' | 'failOn' | 'exited' | 'timeout';
+  /** The failOn pattern that hit, if any. */
+  failedOn?: string;
+}
+
+// CSI sequences (colours, cursor moves), other ESC sequences and carriage returns.
+export function stripAnsi(text: string): string {
+  return text
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, '')
+    .replace(/\x1b[()][0-9A-Za-z]/g, '')
+    .replace(/\x1b[@-_]/g, '')
+    .replace(/\r/g, '');
+}
+
+export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | undefined): string[] {
+  const a = ['-machine', 'q35', '-accel', 'tcg', '-m', String(o.memoryMiB ?? 2048), '-smp', '2'];
+  if (o.firmware === 'ovmf') {
+    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    a.push('-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`);
+  }
+  a.push('-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', `file:${logPath}`, '-nic', 'none');
+  if (o.kernel) {
+    a.push('-kernel', o.kernel);
+    if (o.initrd) a.push('-initrd', o.initrd);
+    const append = o.append ?? '';
+    a.push('-append', /(^|\s)console=ttyS0/.test(append) ? append : `${append} console=ttyS0`.trim());
+  }
+  if (o.cdrom)
+    a.push(
+      '-drive',
+      `if=none,id=cd0,media=cdrom,format=raw,readonly=on,file=${o.cdrom}`,
+      '-device',
+      'ide-cd,drive=cd0',
+    );
+  if (o.usbStick) {
+    a.push('-device', 'qemu-xhci,id=xhci');
+    a.push('-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`);
+    a.push('-device', 'usb-storage,bus=xhci.0,drive=stick,removable=on');
+  }
+  (o.nvme ?? []).forEach((disk, i) => {
+    a.push('-drive', `if=none,id=nvme${i},format=raw,file=${disk}`);
+    a.push('-device', `nvme,serial=emt-nvme${i},drive=nvme${i}`);
+  });
+  return a;
+}
+
+// QEMU processes still running, killed if the test process exits early.
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of live) killGroup(c, 'SIGKILL');
+});
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    try {
+      child.kill(signal);
+    } catch {}
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
+  await mkdir(o.workDir, { recursive: true });
+  for (const f of [o.kernel, o.initrd, o.cdrom, o.usbStick, ...(o.nvme ?? []), o.varsFile]) {
+    if (f) await access(f).catch(() => Promise.reject(new Error(`bootVm: ${f} does not exist`)));
+  }
+  let varsFile: string | undefined;
+  if (o.firmware === 'ovmf') {
+    varsFile = o.varsFile ?? join(o.workDir, 'OVMF_VARS.fd');
+    if (!o.varsFile) await copyFile(OVMF_VARS, varsFile);
+  }
+  const logPath = join(o.workDir, 'serial.log');
+  await writeFile(logPath, '');
+  const args = qemuArgs(o, logPath, varsFile);
+  await writeFile(join(o.workDir, 'qemu.cmdline'), `qemu-system-x86_64 ${args.join(' ')}\n`);
+  const stderrPath = join(o.workDir, 'qemu.stderr');
+  const stderrFile = createWriteStream(stderrPath);
+  let stderr = '';
+
+  const started = Date.now();
+  const child = spawn('qemu-system-x86_64', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  live.add(child);
+  const onOut = (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-8000);
+    stderrFile.write(d);
+  };
+  child.stdout!.on('data', onOut);
+  child.stderr!.on('data', onOut);
+  let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  let spawnError: Error | undefined;
+  const exited = new Promise<void>((res) => {
+    child.once('exit', (code, signal) => {
+      exit = { code, signal };
+      res();
+    });
+    child.once('error', (e) => {
+      spawnError = e;
+      res();
+    });
+  });
+
+  const wanted = Array.isArray(o.waitFor) ? o.waitFor : [o.waitFor];
+  const fh = await open(logPath, 'r');
+  let raw = '';
+  let pos = 0;
+  const readMore = async () => {
+    for (;;) {
+      const buf = Buffer.alloc(256 * 1024);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) return;
+      pos += bytesRead;
+      raw += buf.subarray(0, bytesRead).toString('latin1');
+    }
+  };
+  let reason: BootVmResult['reason'] = 'timeout';
+  let failedOn: string | undefined;
+  let elapsedMs = 0;
+  try {
+    for (;;) {
+      const done = exit !== undefined || spawnError !== undefined;
+      await readMore();
+      const log = stripAnsi(raw);
+      const hit = o.failOn?.find((re) => re.test(log));
+      if (hit) {
+        reason = 'failOn';
+        failedOn = String(hit);
+        break;
+      }
+      if (wanted.every((re) => re.test(log))) {
+        reason = 'matched';
+        break;
+      }
+      if (done) {
+        reason = 'exited';
+        break;
+      }
+      if (Date.now() - started > o.timeoutMs) break;
+      await Promise.race([sleep(250), exited]);
+    }
+    elapsedMs = Date.now() - started;
+  } finally {
+    // Always stop QEMU: SIGTERM lets it flush the VARS file; SIGKILL if it lingers.
+    if (!exit) {
+      killGroup(child, 'SIGTERM');
+      await Promise.race([exited, sleep(5000)]);
+      if (!exit) {
+        killGroup(child, 'SIGKILL');
+        await Promise.race([exited, sleep(5000)]);
+      }
+    }
+    live.delete(child);
+    await readMore().catch(() => undefined);
+    await fh.close();
+    await new Promise<void>((res) => stderrFile.end(res));
+  }
+
+  if (spawnError) throw new Error(`bootVm: cannot run qemu-system-x86_64: ${spawnError.message}`);
+  // A non-zero exit we did not cause means QEMU itself failed (bad option, missing file).
+  if (reason === 'exited' && exit && exit.code !== 0) {
+    throw new Error(
+      `bootVm: qemu-system-x86_64 exited with ${exit.code ?? exit.signal} after ${Date.now() - started} ms` +
+        ` (log ${logPath}):\n${stderr.trim()}`,
+    );
+  }
+  const serialLog = stripAnsi(raw);
+  const result: BootVmResult = { matched: reason === 'matched', serialLog, logPath, elapsedMs, reason };
+  if (varsFile) result.varsFile = varsFile;
+  if (failedOn) result.failedOn = failedOn;
+  return result;
+}
+
+/** The last lines of a serial log, for assertion messages. */
+export function tail(log: string, lines = 40): string {
+  return log.split('\n').slice(-lines).join('\n');
+}

@@ -1,0 +1,55 @@
+// Boots the `gzip` sample bootkit (kernel + initramfs, as GRUB would hand them over)
+// under OVMF and checks the stand-in 90tmpfsroot really unpacks rootfs.tar.gz into a
+// tmpfs and that systemd in it reaches multi-user.target.
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
+import { bootVm, tail } from './qemu.ts';
+
+const CMDLINE = 'root=tmpfs rootflags=size=1G,mode=0755 rd.skipfsck noresume modules-load=nbd console=ttyS0';
+
+describe('sample bootkit boots under OVMF', () => {
+  it('unpacks rootfs.tar.gz into a tmpfs and reaches multi-user.target', async () => {
+    const kit = await sampleBootkit('gzip');
+    const workDir = await mkdtemp(join(tmpdir(), 'emt-sample-boot-'));
+    const r = await bootVm({
+      kernel: kit.kernel,
+      initrd: kit.initramfs,
+      append: CMDLINE,
+      firmware: 'ovmf',
+      memoryMiB: 2048,
+      timeoutMs: 420_000,
+      waitFor: [
+        /emt-bootkit: unpacking rootfs\.tar\.gz into a tmpfs \(size=1G,mode=0755\)/,
+        /emt-bootkit: switching root/,
+        /systemd\[1\]: .*|Welcome to .*Debian/,
+        /Reached target .*Multi-User System/,
+      ],
+      failOn: [/emt-bootkit: failed/, /Kernel panic/, /Failed to start .*Load Kernel Modules/],
+      workDir,
+    });
+    process.stdout.write(
+      `sample bootkit boot: ${r.reason} after ${(r.elapsedMs / 1000).toFixed(1)} s (${r.logPath})\n`,
+    );
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+    // The order matters: the switch happens before systemd runs in the new root.
+    const log = r.serialLog;
+    expect(log.indexOf('emt-bootkit: switching root')).toBeLessThan(
+      log.search(/Reached target .*Multi-User System/),
+    );
+    expect(r.varsFile).toBeDefined();
+  });
+
+  it('reports a QEMU that fails to start, with its stderr', async () => {
+    const workDir = await mkdtemp(join(tmpdir(), 'emt-qemu-fail-'));
+    const notAnImage = join(workDir, 'a-directory');
+    await mkdir(notAnImage);
+    await expect(
+      bootVm({ usbStick: notAnImage, firmware: 'seabios', timeoutMs: 60_000, waitFor: /never/, workDir }),
+    ).rejects.toThrow(/qemu-system-x86_64 exited with 1[\s\S]*a-directory/);
+  });
+});
