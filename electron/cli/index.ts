@@ -2,9 +2,10 @@
 // its own module; this file only dispatches and turns errors into exit codes.
 import { isEmtError } from '../errors.ts';
 import type { CliIo, Command } from './command.ts';
+import { inspectCommand } from './inspect.ts';
 
 // Sub-commands register here (one import + one list entry each).
-const commands: Command[] = [];
+const commands: Command[] = [inspectCommand];
 
 function help(io: CliIo): void {
   io.out('emt-usb: build Edge Microvisor Toolkit Standalone Node USB installers');

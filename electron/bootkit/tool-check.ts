@@ -1,0 +1,159 @@
+// Which tools the installer needs are in the bootkit's rootfs.tar.gz. One pass over
+// the tarball reading headers only (data is skipped); symlinks inside the archive
+// (merged /usr: /bin -> usr/bin; tool links like /usr/sbin/lvm) are followed.
+import { posix } from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import tar from 'tar-stream';
+import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
+import { BootkitError } from './errors.ts';
+
+export interface RequiredTool {
+  /** The command we look for. */
+  name: string;
+  /** The Debian/EMT package that ships it. */
+  package: string;
+  /** Explicit paths (systemd); otherwise bin, sbin, usr/bin, usr/sbin. */
+  paths?: string[];
+}
+
+export const REQUIRED_TOOLS: readonly RequiredTool[] = [
+  { name: 'systemd', package: 'systemd', paths: ['usr/lib/systemd/systemd', 'lib/systemd/systemd'] },
+  { name: 'bash', package: 'bash' },
+  { name: 'efibootmgr', package: 'efibootmgr' },
+  { name: 'gawk', package: 'gawk' },
+  { name: 'lvm', package: 'lvm2' },
+  { name: 'ifconfig', package: 'net-tools' },
+  { name: 'route', package: 'net-tools' },
+  { name: 'parted', package: 'parted' },
+];
+
+const BIN_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
+
+export interface ToolResult {
+  name: string;
+  package: string;
+  found: boolean;
+  /** Where it was found, as an absolute path in the rootfs (e.g. "/sbin/parted"). */
+  path: string | null;
+  /** The file that path leads to after following symlinks, when different. */
+  resolved: string | null;
+}
+
+/** What one pass over the tarball saw: names only. */
+export interface RootfsIndex {
+  files: Set<string>;
+  dirs: Set<string>;
+  symlinks: Map<string, string>;
+  entries: number;
+  /** Size of the tar stream (uncompressed). */
+  tarSize: number;
+}
+
+/** Follow symlinks component by component; the final regular file, or null. */
+export function resolveInRootfs(index: RootfsIndex, path: string): string | null {
+  let parts = normalizeTarPath(path).split('/');
+  let hops = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const here = parts.slice(0, i + 1).join('/');
+    const target = index.symlinks.get(here);
+    if (target === undefined) continue;
+    if (++hops > 40) return null;
+    const base = target.startsWith('/') ? target : posix.join(posix.dirname(here), target);
+    const joined = posix.normalize(posix.join(base, ...parts.slice(i + 1)));
+    // Above the root stays at the root, as in a chroot.
+    parts = normalizeTarPath(joined.replace(/^(\.\.\/)+/, '').replace(/^\.\.$/, '')).split('/');
+    i = -1;
+  }
+  const final = parts.join('/');
+  return index.files.has(final) ? final : null;
+}
+
+export function checkTools(
+  index: RootfsIndex,
+  tools: readonly RequiredTool[] = REQUIRED_TOOLS,
+): ToolResult[] {
+  return tools.map((t) => {
+    const candidates = t.paths ?? BIN_DIRS.map((d) => `${d}/${t.name}`);
+    for (const c of candidates) {
+      const r = resolveInRootfs(index, c);
+      if (r !== null) {
+        return {
+          name: t.name,
+          package: t.package,
+          found: true,
+          path: `/${c}`,
+          resolved: r === c ? null : `/${r}`,
+        };
+      }
+    }
+    return { name: t.name, package: t.package, found: false, path: null, resolved: null };
+  });
+}
+
+/**
+ * A writable that takes the bytes of a rootfs.tar.gz and indexes its names. Await
+ * `index` after ending it. Unsafe names (absolute, `..`, escaping links) are refused.
+ */
+export function rootfsIndexer(displayName: string): { sink: Writable; index: Promise<RootfsIndex> } {
+  const index: RootfsIndex = {
+    files: new Set(),
+    dirs: new Set(),
+    symlinks: new Map(),
+    entries: 0,
+    tarSize: 0,
+  };
+  const gunzip = zlib.createGunzip();
+  const extract = tar.extract();
+  extract.on('entry', (header, stream, next) => {
+    try {
+      const type = (header.type ?? 'file') as TarEntryType;
+      checkTarEntry(
+        { name: header.name, type, linkname: header.linkname ?? undefined, size: header.size ?? 0 },
+        displayName,
+      );
+      const p = normalizeTarPath(header.name);
+      index.entries++;
+      if (type === 'symlink') index.symlinks.set(p, header.linkname ?? '');
+      else if (type === 'directory') index.dirs.add(p);
+      else if (type === 'file' || type === 'contiguous-file' || type === 'link') {
+        index.files.add(p);
+        index.symlinks.delete(p);
+      }
+    } catch (e) {
+      extract.destroy(e as Error);
+      return;
+    }
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const counter = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      index.tarSize += chunk.length;
+      if (extract.write(chunk)) cb();
+      else extract.once('drain', () => cb());
+    },
+    final(cb) {
+      extract.end();
+      cb();
+    },
+  });
+  const done = new Promise<void>((res, rej) => {
+    extract.on('finish', res);
+    extract.on('error', rej);
+  });
+  const flow = pipeline(gunzip, counter)
+    .then(() => done)
+    .then(() => index)
+    .catch((e: unknown) => {
+      if (e instanceof Error && e.name === 'TarSafetyError') throw e;
+      throw new BootkitError(
+        'BAD_ROOTFS',
+        `${displayName} is not a valid tar.gz: ${e instanceof Error ? e.message : String(e)}`,
+        displayName,
+      );
+    });
+  flow.catch(() => {});
+  return { sink: gunzip, index: flow };
+}

@@ -1,0 +1,72 @@
+// emt-usb inspect: what a bootkit holds, and whether it has what the installer needs.
+import { type InspectReport, inspectBootkit } from '../bootkit/inspect.ts';
+import { UsageError } from '../errors.ts';
+import { bool, parseArgs } from './args.ts';
+import type { Command } from './command.ts';
+
+const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} B`);
+
+export function formatInspect(r: InspectReport): string[] {
+  const out: string[] = [];
+  out.push(`kernel:    ${r.kernel.version ?? '(none given)'}${r.kernel.file ? `  (${r.kernel.file})` : ''}`);
+  out.push(
+    `initramfs: ${r.initramfs.file}, ${r.initramfs.size} bytes, ${r.initramfs.segments.length} segment(s)`,
+  );
+  out.push('');
+  out.push('  #  offset      length      codec  entries  uncompressed  rootfs.tar.gz');
+  for (const s of r.initramfs.segments) {
+    out.push(
+      `  ${String(s.index).padEnd(2)} ${String(s.offset).padEnd(11)} ${String(s.length).padEnd(11)} ${s.codec.padEnd(6)} ${String(s.entries).padEnd(8)} ${mib(s.size).padEnd(13)} ${s.rootfs ? 'yes' : ''}`,
+    );
+  }
+  out.push('');
+  out.push(
+    r.rootfs.present
+      ? `rootfs.tar.gz: ${r.rootfs.size} bytes in segment ${r.rootfs.segment} (${r.rootfs.entries} entries, ${mib(r.rootfs.tarSize ?? 0)} as tar)`
+      : 'rootfs.tar.gz: MISSING (this initramfs cannot carry the installer)',
+  );
+  out.push('');
+  out.push('  tool        package     found  path');
+  for (const t of r.tools) {
+    out.push(
+      `  ${t.name.padEnd(11)} ${t.package.padEnd(11)} ${(t.found ? 'yes' : 'NO').padEnd(6)} ${t.path ?? ''}${t.resolved ? ` -> ${t.resolved}` : ''}`,
+    );
+  }
+  out.push('');
+  out.push(
+    r.missingTools.length
+      ? `missing tools: ${r.missingTools.join(', ')} (the installer needs them)`
+      : r.rootfs.present
+        ? 'all required tools present'
+        : 'tools not checked: no rootfs.tar.gz',
+  );
+  return out;
+}
+
+export const inspectCommand: Command = {
+  name: 'inspect',
+  summary: 'report kernel, initramfs segments, rootfs.tar.gz and required tools of a bootkit',
+  usage: [
+    'usage: emt-usb inspect <bootkit.tar.gz | initramfs | vmlinuz initramfs> [--json]',
+    '',
+    'Reads a bootkit without changing it: the kernel version from the bzImage header,',
+    'every initramfs segment (offset, codec, entry count, uncompressed size), whether',
+    'rootfs.tar.gz is present and its size, and where each tool the installer needs',
+    '(systemd, bash, efibootmgr, gawk, lvm, ifconfig, route, parted) sits in the rootfs.',
+    '',
+    '  --json   print one JSON object instead of the tables',
+    '',
+    'Exit status: 0 when the bootkit could be inspected (even with tools missing),',
+    '2 on bad input (one line naming the file and the problem).',
+  ].join('\n'),
+  async run(args, io) {
+    const p = parseArgs(args, { json: 'bool' });
+    if (p.positionals.length < 1 || p.positionals.length > 2) {
+      throw new UsageError('give a bootkit tar.gz, an initramfs, or a vmlinuz and an initramfs');
+    }
+    const report = await inspectBootkit(p.positionals);
+    if (bool(p, 'json')) io.out(JSON.stringify(report, null, 2));
+    else for (const line of formatInspect(report)) io.out(line);
+    return 0;
+  },
+};
