@@ -1,0 +1,95 @@
+// emt-usb flash: write an installer image to one or many sticks and verify them.
+import { resolve } from 'node:path';
+import { FlashError } from '../flash/flash-error.ts';
+import { runFlashJob } from '../flash/flash-session.ts';
+import { formatProgress } from '../flash/progress-line.ts';
+import type { FlashProgress } from '../flash/progress-meter.ts';
+import { bool, list, parseArgs, str } from './args.ts';
+import type { CliIo, Command } from './command.ts';
+
+/** Progress for people: a redrawn line on a terminal, phase changes otherwise. */
+export function progressPrinter(io: CliIo, json: boolean): (p: FlashProgress) => void {
+  const lastStage = new Map<string, string>();
+  return (p) => {
+    if (json) return io.err(JSON.stringify({ progress: p }));
+    if (io.isTty) return process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
+    if (lastStage.get(p.device) !== p.stage || p.done === p.total) {
+      lastStage.set(p.device, p.stage);
+      io.err(formatProgress(p));
+    }
+  };
+}
+
+export const flashCommand: Command = {
+  name: 'flash',
+  summary: 'write an installer image to USB sticks and verify them',
+  usage: `usage: emt-usb flash <image.iso> --device D [--device D2 ...] [--config FILE] [--yes] [--no-verify] [--all] [--json]
+
+Writes the image to every device at once (one failing does not stop the others),
+then reads each back past the page cache and compares it byte for byte (sha256).
+Order: unmount, wipe the old partition tables, write from 1 MiB on, write the first
+MiB last, fsync, verify. Needs administrator rights for devices: asks via pkexec
+(Linux), UAC (Windows) or the authorization prompt (macOS) unless already root.
+  --device D     a listed drive (see emt-usb drives), a loop device, or an image
+                 file path (created or replaced); repeat for many sticks
+  --config FILE  per-stick EMTCONFIG partition image, written at that partition's
+                 GPT offset (found by name or FAT label) and covered by verify
+  --yes          confirm: loop devices and image files, and drives over 128 GB
+  --all          WARNING: allows fixed, non-USB drives (internal disks!); the system
+                 drive, virtual/read-only drives and the image's drive stay refused
+  --no-verify    skip the read-back check
+  --log-dir DIR  where the run's log goes (default ~/.cache/emt-usb/logs)
+  --json         print the results as JSON; progress as JSON lines on stderr
+Ctrl-C stops at the next 4 MiB boundary; the stick is then not usable.`,
+  async run(args, io) {
+    const p = parseArgs(args, {
+      device: 'list',
+      config: 'string',
+      yes: 'bool',
+      'no-verify': 'bool',
+      all: 'bool',
+      json: 'bool',
+      'log-dir': 'string',
+    });
+    const [image, extra] = p.positionals;
+    if (!image)
+      throw new FlashError('USAGE', 'missing the image to write (emt-usb flash <image.iso> --device D)');
+    if (extra) throw new FlashError('USAGE', `unexpected argument ${extra}`);
+    const devices = list(p, 'device');
+    if (devices.length === 0) throw new FlashError('USAGE', 'missing --device (see emt-usb drives)');
+    const json = bool(p, 'json');
+    const config = str(p, 'config');
+    const logDir = str(p, 'log-dir');
+    const abort = new AbortController();
+    const onSigint = () => {
+      io.err('\ncancelling at the next buffer boundary...');
+      abort.abort();
+    };
+    process.once('SIGINT', onSigint);
+    try {
+      const outcome = await runFlashJob(
+        {
+          imagePath: resolve(image),
+          devices,
+          verify: !bool(p, 'no-verify'),
+          yes: bool(p, 'yes'),
+          showAll: bool(p, 'all'),
+          appPath: process.argv[1] ?? process.execPath,
+          ...(config ? { configImagePath: resolve(config) } : {}),
+          ...(logDir ? { logDir: resolve(logDir) } : {}),
+        },
+        { signal: abort.signal, onProgress: progressPrinter(io, json) },
+      );
+      if (io.isTty && !json) process.stderr.write('\n');
+      if (json) io.out(JSON.stringify(outcome, null, 2));
+      else {
+        for (const r of outcome.results) io.out(`${r.status.toUpperCase().padEnd(9)} ${r.message}`);
+        io.out(`log: ${outcome.logFile}`);
+      }
+      if (outcome.results.some((r) => r.status === 'cancelled')) return 130;
+      return outcome.results.every((r) => r.status === 'ok') ? 0 : 2;
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  },
+};
