@@ -1,0 +1,95 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # globals shared between steps
+# Step: write the OS image to the target disk, hashing the bytes read from the
+# ISO on the way (tee into sha256sum), then compare with the .sha256; re-read
+# the partition table and find the new partitions by name, not number.
+
+ESP_TYPE=c12a7328-f81f-11d2-ba4b-00a0c93ec93b
+
+# Make a half-written or unverified disk unbootable, so it is never mistaken for
+# a good install.
+wipe_target_header() {
+  wipefs -a "$TARGET_DISK" >>"$EMT_LOG" 2>&1 || true
+  dd if=/dev/zero of="$TARGET_DISK" bs=1M count=1 conv=fsync status=none 2>>"$EMT_LOG" || true
+}
+
+_unmount_target_disk() {
+  # Nothing of the target may stay mounted or active (a reused disk may carry LVM).
+  local i
+  for i in "${!D_NAME[@]}"; do
+    [[ ${D_PKNAME[i]} == "$TARGET_DISK" || ${D_NAME[i]} == "$TARGET_DISK" ]] || continue
+    if grep -q "^${D_NAME[i]} " /proc/mounts 2>/dev/null; then run_cmd umount "${D_NAME[i]}" || die "cannot unmount ${D_NAME[i]}"; fi
+  done
+  if command -v vgchange >/dev/null; then
+    run_cmd vgchange -an --config "$LVM_NO_UDEV" || true
+  fi
+}
+
+LVM_NO_UDEV='devices{obtain_device_list_from_udev=0} activation{udev_sync=0 udev_rules=0}'
+
+write_image() {
+  local cmd sumfile fifo hpid got size
+  read -r -a cmd <<<"$(codec_cmd "$IMAGE_CODEC")"
+  size=$(stat -c %s -- "$IMAGE")
+  if [[ $DRY_RUN == 1 ]]; then
+    say "dry-run: $(quote_cmd "${cmd[@]}") < ${IMAGE} | dd of=$TARGET_DISK bs=4M (sha256 of the image checked against ${IMAGE##*/}.sha256)"
+    say "dry-run: partprobe $TARGET_DISK"
+    return 0
+  fi
+  _unmount_target_disk
+  say "writing ${IMAGE##*/} ($(_gb "$size") $IMAGE_CODEC) to $TARGET_DISK"
+  sumfile=$EMT_RUN_DIR/image.sha256
+  fifo=$EMT_RUN_DIR/image.fifo
+  rm -f "$fifo" "$sumfile"
+  mkfifo "$fifo"
+  sha256sum <"$fifo" >"$sumfile" &
+  hpid=$!
+  log "run: tee $fifo < $IMAGE | ${cmd[*]} | dd of=$TARGET_DISK bs=4M conv=fsync"
+  if ! tee "$fifo" <"$IMAGE" | "${cmd[@]}" | dd of="$TARGET_DISK" bs=4M iflag=fullblock conv=fsync status=none 2>>"$EMT_LOG"; then
+    wait "$hpid" || true
+    wipe_target_header
+    die "writing the OS image to $TARGET_DISK failed (corrupt image or disk error); the disk was left unbootable"
+  fi
+  wait "$hpid" || die "hashing the OS image failed"
+  read -r got _ <"$sumfile"
+  rm -f "$fifo"
+  if [[ $got != "$IMAGE_SHA256" ]]; then
+    wipe_target_header
+    die "the OS image on the stick is corrupt: sha256 $got, expected $IMAGE_SHA256; $TARGET_DISK was left unbootable"
+  fi
+  say "OS image written and verified (sha256 $got)"
+  sync
+  reread_partitions
+}
+
+reread_partitions() {
+  local tries
+  # The image's backup GPT sits at the image's end, not the disk's: move it.
+  if command -v sgdisk >/dev/null; then
+    run_cmd sgdisk -e "$TARGET_DISK" || warn "sgdisk -e failed on $TARGET_DISK"
+  fi
+  for tries in 1 2 3 4 5; do
+    if command -v partprobe >/dev/null && run_cmd partprobe "$TARGET_DISK"; then break; fi
+    run_cmd blockdev --rereadpt "$TARGET_DISK" && break
+    log "re-reading the partition table of $TARGET_DISK failed (try $tries)"
+    sleep 1
+  done
+  udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  find_target_parts
+}
+
+find_target_parts() {
+  local tries
+  for tries in 1 2 3 4 5 6 7 8 9 10; do
+    disk_scan
+    ROOTFS_PART=$(disk_find_part "$TARGET_DISK" rootfs) || ROOTFS_PART=""
+    ESP_PART=$(disk_find_part "$TARGET_DISK" esp "$ESP_TYPE") || ESP_PART=""
+    [[ -n $ROOTFS_PART && -n $ESP_PART ]] && break
+    [[ $DRY_RUN == 1 ]] && break
+    log "partitions of $TARGET_DISK not visible yet (try $tries)"
+    sleep 1
+  done
+  [[ -n $ROOTFS_PART ]] || die "the written disk $TARGET_DISK has no partition named 'rootfs'"
+  [[ -n $ESP_PART ]] || die "the written disk $TARGET_DISK has no EFI system partition"
+  say "new partitions: rootfs $ROOTFS_PART, esp $ESP_PART"
+}

@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Shared set-up for the installer-scripts bats tests: a private PATH of stub
+# commands (each records its argv in $STUB_LOG), a run dir, and the real libs.
+
+SCRIPTS=$(cd "$BATS_TEST_DIRNAME/../../installer-scripts" && pwd)
+
+common_setup() {
+  T=$BATS_TEST_TMPDIR
+  export STUB_LOG=$T/stub.log
+  : >"$STUB_LOG"
+  mkdir -p "$T/bin" "$T/run"
+  PATH=$T/bin:$PATH
+  export EMT_RUN_DIR=$T/run EMT_LOG=$T/run/install.log EMT_MEDIUM_WAIT=0
+  : >"$EMT_LOG"
+  CANARY=$T/canary
+  # shellcheck source=../../installer-scripts/lib/log.sh
+  . "$SCRIPTS/lib/log.sh"
+  # shellcheck source=../../installer-scripts/lib/config.sh
+  . "$SCRIPTS/lib/config.sh"
+  # shellcheck source=../../installer-scripts/lib/disk.sh
+  . "$SCRIPTS/lib/disk.sh"
+}
+
+# stub NAME [BODY]: a command on PATH that logs "NAME args" and runs BODY.
+stub() {
+  local name=$1 body=${2:-}
+  printf '#!/usr/bin/env bash\nprintf "%%s\\n" "%s $*" >>"$STUB_LOG"\n%s\n' "$name" "$body" >"$T/bin/$name"
+  chmod +x "$T/bin/$name"
+}
+
+# One lsblk -P line: dev NAME TYPE SIZE [KEY=VALUE...]
+lsblk_row() {
+  local name=$1 type=$2 size=$3
+  shift 3
+  declare -A r=([TRAN]="" [RM]=0 [RO]=0 [SERIAL]="" [MODEL]="" [PKNAME]="" [PARTLABEL]="" [LABEL]="" [FSTYPE]="" [PARTTYPE]="")
+  local kv
+  for kv in "$@"; do r[${kv%%=*}]=${kv#*=}; done
+  printf 'NAME="%s" TYPE="%s" SIZE="%s" TRAN="%s" RM="%s" RO="%s" SERIAL="%s" MODEL="%s" PKNAME="%s" PARTLABEL="%s" LABEL="%s" FSTYPE="%s" PARTTYPE="%s"\n' \
+    "$name" "$type" "$size" "${r[TRAN]}" "${r[RM]}" "${r[RO]}" "${r[SERIAL]}" "${r[MODEL]}" "${r[PKNAME]}" \
+    "${r[PARTLABEL]}" "${r[LABEL]}" "${r[FSTYPE]}" "${r[PARTTYPE]}"
+}
+
+# The lsblk stub prints $T/lsblk.out.
+use_lsblk_fixture() {
+  stub lsblk 'cat "$LSBLK_OUT"'
+  export LSBLK_OUT=$T/lsblk.out
+}
+
+# Our USB stick: ISO on the whole disk, ESP p2, EMTCONFIG p3.
+stick_rows() {
+  lsblk_row /dev/sda disk 2000000000 TRAN=usb RM=1 MODEL=Stick FSTYPE=iso9660
+  lsblk_row /dev/sda1 part 1500000000 PKNAME=/dev/sda FSTYPE=iso9660 LABEL=EMT_INST
+  lsblk_row /dev/sda2 part 8000000 PKNAME=/dev/sda FSTYPE=vfat
+  lsblk_row /dev/sda3 part 64000000 PKNAME=/dev/sda FSTYPE=vfat PARTLABEL=EMTCONFIG LABEL=EMTCONFIG
+}
+
+GB=1000000000
