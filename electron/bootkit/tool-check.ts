@@ -135,7 +135,7 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
       else extract.once('drain', () => cb());
     },
     final(cb) {
-      extract.end();
+      (extract as unknown as { end(): void }).end();
       cb();
     },
   });

@@ -30,6 +30,8 @@ export interface CpioHeader {
 
 export interface CpioEntry extends CpioHeader {
   name: string;
+  /** The name's raw bytes (without NUL), for faithful re-encoding. */
+  nameBytes: Buffer;
   /** Offset of the header within the (uncompressed) cpio stream. */
   offset: number;
 }
@@ -78,8 +80,8 @@ const hex8 = (n: number): string => {
 };
 
 /** Header + name + padding, ready to be followed by the data and pad4(size) NULs. */
-export function encodeHeader(entry: Omit<CpioHeader, 'nameSize'> & { name: string }): Buffer {
-  const name = Buffer.from(entry.name, 'utf8');
+export function encodeHeader(entry: Omit<CpioHeader, 'nameSize'> & { name: string | Buffer }): Buffer {
+  const name = typeof entry.name === 'string' ? Buffer.from(entry.name, 'utf8') : entry.name;
   const nameSize = name.length + 1;
   const fields: CpioHeader = { ...entry, nameSize };
   let text = entry.magic;
@@ -300,8 +302,9 @@ export class CpioParser {
     }
     const h = this.header!;
     const start = this.pos - CPIO_HEADER_SIZE - this.need;
-    const name = buf.toString('utf8', 0, h.nameSize - 1);
-    const e: CpioEntry = { ...h, name, offset: start };
+    const nameBytes = Buffer.from(buf.subarray(0, h.nameSize - 1));
+    const name = nameBytes.toString('utf8');
+    const e: CpioEntry = { ...h, name, nameBytes, offset: start };
     this.current = e;
     if (name === TRAILER_NAME) {
       this.trailers++;
@@ -340,7 +343,7 @@ export class CpioParser {
 }
 
 export interface CpioWriteEntry {
-  header: Omit<CpioHeader, 'nameSize'> & { name: string };
+  header: Omit<CpioHeader, 'nameSize'> & { name: string | Buffer };
   /** The data: bytes, or a stream of exactly header.size bytes. */
   data?: Buffer | AsyncIterable<Buffer>;
 }

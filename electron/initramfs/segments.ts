@@ -37,7 +37,13 @@ export interface WalkOptions {
   /** Name used in messages (defaults to the path). */
   displayName?: string;
   /** Per segment, handlers to see its entries (entry/data/end) as they stream past. */
-  handlers?: (segment: { index: number; offset: number; codec: Codec }) => CpioHandlers | undefined;
+  handlers?: (segment: {
+    index: number;
+    offset: number;
+    codec: Codec;
+  }) => CpioHandlers | undefined | Promise<CpioHandlers | undefined>;
+  /** Called (and awaited) after each segment has been walked whole. */
+  onSegment?: (segment: Segment) => void | Promise<void>;
   /** Refuse absolute and `..` entry names. */
   strictNames?: boolean;
   onProgress?: ProgressSink;
@@ -75,7 +81,8 @@ export async function walkInitramfs(path: string, opts: WalkOptions = {}): Promi
       }
       const index = segments.length;
       if (head[0] === 0x30 && pos % 4 === 0) {
-        segments.push(await plainSegment(src, pos, index, opts));
+        const inner = await opts.handlers?.({ index, offset: pos, codec: 'none' });
+        segments.push(await plainSegment(src, pos, index, inner, opts));
       } else {
         const codec = codecFromMagic(head);
         if (codec === null) {
@@ -94,8 +101,10 @@ export async function walkInitramfs(path: string, opts: WalkOptions = {}): Promi
           );
         }
         if (codec === 'none') throw new Error('unreachable');
-        segments.push(await compressedSegment(src, pos, index, codec, opts));
+        const inner = await opts.handlers?.({ index, offset: pos, codec });
+        segments.push(await compressedSegment(src, pos, index, codec, inner, opts));
       }
+      await opts.onSegment?.(segments[index]!);
       pos = segments[index]!.offset + segments[index]!.length;
       opts.onProgress?.({ stage: 'walk', done: pos, total: size, unit: 'bytes', detail: name });
     }
@@ -124,6 +133,7 @@ async function plainSegment(
   src: FileSource,
   offset: number,
   index: number,
+  inner: CpioHandlers | undefined,
   opts: WalkOptions,
 ): Promise<Segment> {
   const seg: Segment = {
@@ -136,7 +146,7 @@ async function plainSegment(
     rootfs: null,
   };
   const where = `the plain cpio segment at offset ${offset} in ${src.name}`;
-  const parser = new CpioParser(tracker(seg, opts.handlers?.({ index, offset, codec: 'none' })), where, {
+  const parser = new CpioParser(tracker(seg, inner), where, {
     single: true,
     strictNames: opts.strictNames,
   });
@@ -161,11 +171,12 @@ async function compressedSegment(
   offset: number,
   index: number,
   codec: Exclude<Codec, 'none'>,
+  inner: CpioHandlers | undefined,
   opts: WalkOptions,
 ): Promise<Segment> {
   const seg: Segment = { index, offset, length: 0, codec, entries: 0, uncompressedSize: 0, rootfs: null };
   const where = `the ${codec} segment at offset ${offset} in ${src.name}`;
-  const parser = new CpioParser(tracker(seg, opts.handlers?.({ index, offset, codec })), where, {
+  const parser = new CpioParser(tracker(seg, inner), where, {
     strictNames: opts.strictNames,
   });
   seg.length = await decodeAt(src, offset, codec, async (c) => void (await parser.write(c)), opts.signal);
