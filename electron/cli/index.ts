@@ -4,11 +4,12 @@ import { isEmtError } from '../errors.ts';
 import type { CliIo, Command } from './command.ts';
 import { drivesCommand } from './drives.ts';
 import { flashCommand } from './flash.ts';
+import { injectCommand } from './inject.ts';
 import { inspectCommand } from './inspect.ts';
 import { verifyCommand } from './verify.ts';
 
 // Sub-commands register here (one import + one list entry each).
-const commands: Command[] = [inspectCommand, drivesCommand, flashCommand, verifyCommand];
+const commands: Command[] = [inspectCommand, injectCommand, drivesCommand, flashCommand, verifyCommand];
 
 function help(io: CliIo): void {
   io.out('emt-usb: build Edge Microvisor Toolkit Standalone Node USB installers');
