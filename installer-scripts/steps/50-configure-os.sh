@@ -140,7 +140,8 @@ configure_cloud_init() {
     [[ $perm =~ ^[0-7]{4}$ ]] || die "write_files $nnn: bad permissions '$perm'"
     [[ -f $content ]] || die "write_files $nnn: content file missing"
     b64=$(base64 -w0 <"$content")
-    y+="  - path: $path"$'\n'"    permissions: '$perm'"$'\n'"    encoding: b64"$'\n'"    content: $b64"$'\n'
+    y+="  - path: $path"$'\n'"    permissions: '$perm'"$'\n'
+    if [[ -n $b64 ]]; then y+="    encoding: b64"$'\n'"    content: $b64"$'\n'; else y+="    content: ''"$'\n'; fi
   done
   n=$(cfg_get runcmd_count)
   for ((i = 1; i <= ${n:-0}; i++)); do

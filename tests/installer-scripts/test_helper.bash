@@ -55,3 +55,31 @@ stick_rows() {
 }
 
 GB=1000000000
+
+# enc VALUE: the config.env encoding (bytes outside [A-Za-z0-9._~:/,@+=-] as %XX).
+enc() {
+  local LC_ALL=C s=$1 out="" c i
+  for ((i = 0; i < ${#s}; i++)); do
+    c=${s:i:1}
+    if [[ $c == [A-Za-z0-9._~:/,@+=-] ]]; then out+=$c; else out+=$(printf '%%%02X' "'$c"); fi
+  done
+  printf '%s' "$out"
+}
+
+# A valid minimal config.env for user 'edge', plus extra lines given as args.
+write_config_env() {
+  local file=$1
+  shift
+  mkdir -p "$(dirname "$file")"
+  {
+    echo '# EMT installer site config'
+    echo 'format_version=1'
+    echo 'user_name=edge'
+    echo 'host_type=kubernetes'
+    echo 'after_install=reboot'
+    echo 'lvm_size_ingb=0'
+    echo 'write_files_count=0'
+    echo 'runcmd_count=0'
+    printf '%s\n' "$@"
+  } >"$file"
+}
