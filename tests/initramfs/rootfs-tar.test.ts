@@ -247,12 +247,14 @@ function extraScriptLines(x: string): string[] {
 
 interface Hostile {
   name: string;
-  header: tarStream.Headers;
+  header: Partial<tarStream.Header> & { name: string };
   data?: Buffer;
   want: RegExp;
 }
 
-async function packTar(entries: { header: tarStream.Headers; data?: Buffer }[]): Promise<Buffer> {
+async function packTar(
+  entries: { header: Partial<tarStream.Header> & { name: string }; data?: Buffer }[],
+): Promise<Buffer> {
   const pack = tarStream.pack();
   const parts: Buffer[] = [];
   const done = new Promise<void>((resolve) => pack.on('end', resolve));
@@ -344,7 +346,7 @@ describe('rewriteRootfsTar refuses hostile or broken input', () => {
       name: 'bad header checksum',
       make: async () => {
         const t = await packTar([ok, { header: { name: 'usr/a' }, data: Buffer.from('a') }]);
-        t[1024 + 5] ^= 0x20;
+        t[1024 + 5] = t[1024 + 5]! ^ 0x20;
         return gzipSync(t);
       },
       want: /bad tar header checksum at byte 1024/,
@@ -363,7 +365,7 @@ describe('rewriteRootfsTar refuses hostile or broken input', () => {
         const g = gzipSync(
           await packTar([ok, { header: { name: 'usr/r' }, data: Buffer.alloc(200_000, 7) }]),
         );
-        g[g.length - 12] ^= 0x01;
+        g[g.length - 12] = g[g.length - 12]! ^ 0x01;
         return g;
       },
       want: /(corrupt deflate data|fails its CRC\/size check)/,
