@@ -1,6 +1,7 @@
 // Headless CLI: the same engine as the desktop app. Each sub-command lives in
 // its own module; this file only dispatches and turns errors into exit codes.
 import { isEmtError } from '../errors.ts';
+import { buildCommand } from './build.ts';
 import type { CliIo, Command } from './command.ts';
 import { drivesCommand } from './drives.ts';
 import { flashCommand } from './flash.ts';
@@ -9,7 +10,14 @@ import { inspectCommand } from './inspect.ts';
 import { verifyCommand } from './verify.ts';
 
 // Sub-commands register here (one import + one list entry each).
-const commands: Command[] = [inspectCommand, injectCommand, drivesCommand, flashCommand, verifyCommand];
+const commands: Command[] = [
+  inspectCommand,
+  injectCommand,
+  drivesCommand,
+  flashCommand,
+  verifyCommand,
+  buildCommand,
+];
 
 function help(io: CliIo): void {
   io.out('emt-usb: build Edge Microvisor Toolkit Standalone Node USB installers');

@@ -67,7 +67,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     known: new Map([[i.osImage.path, { sha256: i.osImage.sha256, size: i.osImage.size }]]),
     ...(i.signal ? { signal: i.signal } : {}),
   });
-  const [esp, config] = await Promise.all([
+  const [espHash, configHash] = await Promise.all([
     sha256File(i.espImage, opt(i.signal)),
     sha256File(i.configImage, opt(i.signal)),
   ]);
@@ -86,7 +86,10 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     configSchemaVersion: i.about.configSchemaVersion,
     bios: Boolean(i.bios),
     osImage,
-    partitions: { esp, config },
+    partitions: {
+      esp: { size: espHash.size, sha256: espHash.sha256 },
+      config: { size: configHash.size, sha256: configHash.sha256 },
+    },
     files,
   };
   const stageDir = join(i.workDir, 'stage');
@@ -105,7 +108,8 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
   );
   progress({ stage: 'stage', done: files.length, total: files.length, unit: 'files' });
 
-  const need = files.reduce((n, f) => n + f.size + PER_FILE_BYTES, OVERHEAD_BYTES) + esp.size + config.size;
+  const need =
+    files.reduce((n, f) => n + f.size + PER_FILE_BYTES, OVERHEAD_BYTES) + espHash.size + configHash.size;
   const pending = await prepareOutput(i.out, need);
   try {
     const argv = masterArgs({

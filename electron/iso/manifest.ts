@@ -79,7 +79,7 @@ export async function hashPayload(
       continue;
     }
     const h = opts.known?.get(f.source.path) ?? (await sha256File(f.source.path, opts));
-    out.push({ path: f.isoPath, ...h });
+    out.push({ path: f.isoPath, size: h.size, sha256: h.sha256 });
   }
   return out;
 }

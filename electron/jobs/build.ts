@@ -1,0 +1,365 @@
+// The build job behind `emt-usb build` and the app: bootkit + OS image + config
+// (+ user-apps) -> installer ISO, its `.sha256` and the manifest inside it.
+//   check inputs -> inspect (tool check) -> verify OS image -> inject -> images
+//   (grub.cfg, ESP, EMTCONFIG) -> stage + master (xorriso) -> checksum -> rename
+// Cheap checks run first, so a typo never costs minutes. Everything temporary
+// lives in one folder beside the output and goes away whatever happens.
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspectBootkit } from '../bootkit/inspect.ts';
+import { openBootkit } from '../bootkit/open.ts';
+import { configArtifacts } from '../config/artifacts.ts';
+import { loadConfig } from '../config/load.ts';
+import { CONFIG_SCHEMA_VERSION } from '../config/schema.ts';
+import { isSha512CryptHash, sha512Crypt } from '../config/sha512-crypt.ts';
+import { UsageError } from '../errors.ts';
+import { injectInitramfs } from '../initramfs/inject.ts';
+import { bootLoaders } from '../iso/boot-loaders.ts';
+import { masterInstallerIso } from '../iso/build.ts';
+import { BuildError } from '../iso/build-error.ts';
+import { configPartitionImage } from '../iso/config-partition-image.ts';
+import { espImage } from '../iso/esp-image.ts';
+import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
+import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
+import { checkOsImage, readSha256File, verifyOsImage } from '../iso/os-image.ts';
+import { checkOutput } from '../iso/output.ts';
+import { listUserApps } from '../iso/stage.ts';
+import { checkSourceDateEpoch, volumeLabel } from '../iso/volume-label.ts';
+import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
+import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorriso-engines.ts';
+import type { ProgressSink } from '../progress.ts';
+import { noProgress } from '../progress.ts';
+
+export interface BuildJobOptions {
+  /** Bootkit tar.gz (or an initramfs, with `kernel`). */
+  bootkit?: string;
+  kernel?: string;
+  initramfs?: string;
+  osImage: string;
+  /** A sha256sum-style file for the OS image. */
+  osImageSha256?: string;
+  config?: string;
+  /** Plaintext password (first line) or a $6$ crypt hash; only its hash is stored. */
+  passwordFile?: string;
+  userApps?: string;
+  /** Default: this checkout's installer-scripts/. */
+  installerScripts?: string;
+  engine?: EngineChoice;
+  bios?: boolean;
+  label?: string;
+  /** Extra kernel parameters. */
+  cmdline?: string;
+  /** Default: $SOURCE_DATE_EPOCH, else now. */
+  sourceDateEpoch?: number;
+  out: string;
+  allowMissingTools?: boolean;
+  onProgress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface BuildJobResult {
+  iso: string;
+  sha256: string;
+  size: number;
+  sha256File: string;
+  manifest: BuildManifest;
+  engine: XorrisoEngine;
+  /** Wall-clock seconds per stage, in order. */
+  stages: { stage: string; seconds: number }[];
+  seconds: number;
+  /** Tools the bootkit lacks (only non-empty with allowMissingTools). */
+  missingTools: string[];
+}
+
+export const defaultInstallerScripts = (): string =>
+  fileURLToPath(new URL('../../installer-scripts/', import.meta.url));
+
+export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult> {
+  const t0 = performance.now();
+  const progress = o.onProgress ?? noProgress;
+  const sig = o.signal ? { signal: o.signal } : {};
+  const stages: BuildJobResult['stages'] = [];
+  const timed = async <T>(stage: string, fn: () => Promise<T>): Promise<T> => {
+    if (o.signal?.aborted) throw new BuildError('CANCELLED', `build of ${o.out} cancelled`, o.out);
+    const s = performance.now();
+    progress({ stage, done: 0, total: null, unit: 'steps' });
+    const r = await fn();
+    stages.push({ stage, seconds: (performance.now() - s) / 1000 });
+    return r;
+  };
+
+  // 1. Cheap checks: options, output folder, OS image, checksum, config, password.
+  const sde = o.sourceDateEpoch ?? envEpoch() ?? Math.floor(Date.now() / 1000);
+  checkSourceDateEpoch(sde);
+  const label = volumeLabel(o.label, sde);
+  const cmdline = kernelCmdline(o.cmdline);
+  const bootInputs = bootkitInputs(o);
+  if (o.passwordFile && !o.config)
+    throw new UsageError('--password-file needs --config (the site config it belongs to)');
+  await checkOutput(o.out);
+  await checkOsImage(o.osImage);
+  const expectedSha = o.osImageSha256
+    ? await readSha256File(o.osImageSha256, basename(o.osImage))
+    : undefined;
+  const loaded = o.config ? await loadConfig(o.config) : undefined;
+  const password = o.passwordFile ? await readPassword(o.passwordFile) : loaded?.legacyPassword;
+  const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
+  const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
+  const loaders = bootLoaders();
+  const engine = await resolveEngine(o.engine ?? 'auto');
+  const xorriso = await xorrisoVersion(engine);
+
+  const bk = await openBootkit(bootInputs);
+  const work = await mkdtemp(join(dirname(resolve(o.out)), '.emt-build-'));
+  try {
+    if (!bk.kernel) {
+      throw new BuildError(
+        'INPUT_MISSING',
+        `${bk.initramfsName} comes without a kernel: give --kernel`,
+        bk.initramfsName,
+      );
+    }
+    const kernel = bk.kernel;
+
+    // 2. Inspect: kernel version, rootfs.tar.gz, the tools the installer needs.
+    const report = await timed('inspect', () =>
+      inspectBootkit([kernel, bk.initramfs], { onProgress: progress, ...sig }),
+    );
+    const missing = report.tools.filter((t) => !t.found);
+    if (missing.length > 0 && !o.allowMissingTools) {
+      const what = missing.map((t) => `${t.name} (package ${t.package})`).join(', ');
+      throw new BuildError(
+        'MISSING_TOOLS',
+        `bootkit ${bootInputs.join(' + ')} lacks what the installer needs: ${what} (--allow-missing-tools builds anyway)`,
+        bootInputs[0],
+      );
+    }
+
+    // 3. The OS image (hashed once: verification, build id and manifest share it).
+    const osHash = await timed('verify', () => {
+      let done = 0;
+      return verifyOsImage(o.osImage, expectedSha, {
+        ...sig,
+        onBytes: (n) => {
+          done += n;
+          progress({ stage: 'verify', done, total: null, unit: 'bytes', detail: o.osImage });
+        },
+      });
+    });
+    const userAppHashes = new Map<string, { sha256: string; size: number }>();
+    for (const f of userAppFiles)
+      userAppHashes.set(join(o.userApps!, f), await sha256File(join(o.userApps!, f), sig));
+    const bootkitSha = await hashAll(bootInputs, sig);
+    const artifactsFor = (hash: string | undefined) =>
+      loaded ? configArtifacts(loaded.config, hash !== undefined ? { passwordHash: hash } : {}) : [];
+    const toolVersion = await packageVersion();
+    // The id covers everything that decides the ISO's bytes; the password only by
+    // the hash of its hash, so the id reveals nothing.
+    const passwordHash = password === undefined ? undefined : hashPasswordFor(password, sde, bootkitSha);
+    const buildId = buildIdOf({
+      tool: toolVersion,
+      xorriso,
+      bootkit: bootkitSha,
+      scripts: await hashTree(scriptsDir),
+      os: { name: basename(o.osImage), ...osHash },
+      config: artifactsFor(passwordHash).map((a) => [a.path, a.mode, sha(a.data)]),
+      userApps: [...userAppHashes.entries()].map(([p, h]) => [p.slice(o.userApps!.length), h.sha256]),
+      loaders: await hashAll(
+        [loaders.efi, ...(o.bios ? [loaders.biosEltorito, loaders.biosHybridMbr] : [])],
+        sig,
+      ),
+      label,
+      cmdline,
+      bios: Boolean(o.bios),
+      sde,
+    });
+
+    // 4. The installer goes into the initramfs.
+    const initrd = join(work, 'initrd.img');
+    await timed('inject', () =>
+      injectInitramfs({
+        initramfs: bk.initramfs,
+        displayName: bk.initramfsName,
+        scriptsDir,
+        out: initrd,
+        sourceDateEpoch: sde,
+        conf: { build_id: buildId, iso_label: label },
+        onProgress: progress,
+        ...sig,
+      }),
+    );
+
+    // 5. grub.cfg, the ESP and the EMTCONFIG partition.
+    const images = await timed('images', async () => {
+      const cfg = new TextEncoder().encode(
+        grubCfg({ label, bios: Boolean(o.bios), ...(o.cmdline ? { cmdlineExtra: o.cmdline } : {}) }),
+      );
+      const esp = join(work, 'esp.img');
+      await writeFile(esp, await espImage({ efiBinary: loaders.efi, dateEpoch: sde }));
+      const config = join(work, 'config.img');
+      const files = artifactsFor(passwordHash).map((a) => ({ path: a.path, data: a.data }));
+      // The serial (the FS UUID) from the build id: same build, same bytes.
+      await writeFile(
+        config,
+        await configPartitionImage({
+          files,
+          dateEpoch: sde,
+          serial: Number.parseInt(buildId.slice(0, 8), 16),
+        }),
+      );
+      return { cfg, esp, config };
+    });
+
+    // 6. Stage, manifest, master, checksum, rename.
+    const r = await timed('master', () =>
+      masterInstallerIso({
+        out: o.out,
+        workDir: work,
+        kernel,
+        initrd,
+        grubCfg: images.cfg,
+        efiLoader: loaders.efi,
+        ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
+        osImage: { path: o.osImage, ...osHash },
+        ...(o.userApps ? { userApps: o.userApps } : {}),
+        espImage: images.esp,
+        configImage: images.config,
+        label,
+        sourceDateEpoch: sde,
+        buildId,
+        about: {
+          tool: { name: 'emt-usb', version: toolVersion },
+          xorriso,
+          bootkit: {
+            source: basename(bootInputs[0]!),
+            sha256: bootkitSha,
+            kernelVersion: report.kernel.version,
+          },
+          kernelCmdline: cmdline,
+          configSchemaVersion: loaded ? CONFIG_SCHEMA_VERSION : null,
+        },
+        master: (argv, m) =>
+          runXorriso(argv, {
+            engine,
+            sourceDateEpoch: sde,
+            onProgress: m.onProgress,
+            ...(m.signal ? { signal: m.signal } : {}),
+          }),
+        onProgress: progress,
+        ...sig,
+      }),
+    );
+    return {
+      ...r,
+      engine,
+      stages,
+      seconds: (performance.now() - t0) / 1000,
+      missingTools: missing.map((t) => t.name),
+    };
+  } catch (e) {
+    if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
+      throw new BuildError('CANCELLED', `build of ${o.out} cancelled`, o.out);
+    }
+    throw e;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+    await bk.cleanup();
+  }
+}
+
+function bootkitInputs(o: BuildJobOptions): string[] {
+  if (o.bootkit && o.initramfs) throw new UsageError('give --bootkit or --initramfs, not both');
+  if (o.bootkit) return o.kernel ? [o.kernel, o.bootkit] : [o.bootkit];
+  if (o.kernel && o.initramfs) return [o.kernel, o.initramfs];
+  throw new UsageError('give --bootkit <tar.gz>, or --kernel F and --initramfs F');
+}
+
+function envEpoch(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^[0-9]+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds, got '${v}'`);
+  return Number(v);
+}
+
+async function resolveEngine(choice: EngineChoice): Promise<XorrisoEngine> {
+  if (choice === 'auto') return (await findNative()) ? 'native' : 'wasm';
+  if (choice !== 'native' && choice !== 'wasm') {
+    throw new UsageError(`--engine must be auto, wasm or native, got '${String(choice)}'`);
+  }
+  return choice;
+}
+
+async function readPassword(file: string): Promise<string> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new BuildError(
+      'INPUT_MISSING',
+      `password file ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
+      file,
+    );
+  }
+  const first = text.split(/\r?\n/)[0] ?? '';
+  if (first.length === 0)
+    throw new BuildError('INPUT_MISSING', `password file ${file} has an empty first line`, file);
+  return first;
+}
+
+const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/**
+ * A $6$ hash for the EMTCONFIG partition. A given hash is kept; a plaintext gets a
+ * salt derived from (password, SOURCE_DATE_EPOCH, bootkit) so the same inputs give
+ * the same image; a new epoch or bootkit gives a new salt.
+ */
+export function hashPasswordFor(password: string, sde: number, bootkitSha: string): string {
+  if (isSha512CryptHash(password)) return password;
+  const seed = createHash('sha256').update(`emt-usb salt\0${sde}\0${bootkitSha}\0${password}`).digest();
+  let salt = '';
+  for (let i = 0; i < 16; i++) salt += CRYPT_ALPHABET[seed[i]! & 0x3f];
+  return sha512Crypt(password, salt);
+}
+
+const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+
+async function hashAll(paths: string[], opts: { signal?: AbortSignal }): Promise<string> {
+  const h = createHash('sha256');
+  for (const p of paths) h.update((await sha256File(p, opts)).sha256);
+  return h.digest('hex');
+}
+
+/** Hash of a small folder (installer-scripts): names and contents, sorted. */
+async function hashTree(dir: string): Promise<string> {
+  const h = createHash('sha256');
+  const walk = async (rel: string): Promise<void> => {
+    for (const name of (await readdir(join(dir, rel))).sort()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const st = await lstat(join(dir, r));
+      h.update(`${r}\0${st.mode}\0`);
+      if (st.isDirectory()) await walk(r);
+      else if (st.isSymbolicLink()) h.update(await readlink(join(dir, r)));
+      else h.update(await readFile(join(dir, r)));
+    }
+  };
+  try {
+    await walk('');
+  } catch (e) {
+    throw new BuildError(
+      'INPUT_MISSING',
+      `installer scripts ${dir} cannot be read: ${(e as Error).message}`,
+      dir,
+    );
+  }
+  return h.digest('hex');
+}
+
+async function packageVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
