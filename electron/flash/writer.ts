@@ -226,40 +226,43 @@ async function writeBody(
 }
 
 export interface ReadBack {
+  /** sha256 of the bytes read back (equal to the expected one when they match). */
   sha256: string | null;
   firstDifference: number | null;
-  /** sha256 of the expected bytes, when asked to compute it. */
-  expectedSha256: string | null;
   direct: boolean;
 }
 
+/** Opens the target for reading past the page cache: O_DIRECT, else BLKFLSBUF / fadvise DONTNEED. */
+async function openReadBack(t: ResolvedTarget, path: string): Promise<Opened> {
+  const io = await openForIo(path, constants.O_RDONLY, t, [CHUNK, CHUNK], true).catch((e) => {
+    throw describeIoError(t.drive.device, e);
+  });
+  if (!io.direct) {
+    if (t.isBlock && process.platform === 'linux') await flushBlockCache(path);
+    else if (!t.isBlock) await dropFileCache(path).catch(() => {});
+  }
+  return io;
+}
+
 /**
- * Reads the target back past the page cache (O_DIRECT; else BLKFLSBUF or
- * fadvise DONTNEED first) and compares it with the expected bytes.
+ * Reads the target back and compares it with the expected bytes chunk by chunk,
+ * hashing what was read. Stops at the first difference and reports its offset.
  */
-async function readBack(
+async function compareBack(
   t: ResolvedTarget,
   path: string,
   image: ExpectedImage,
-  meter: ProgressMeter,
+  meter: ProgressMeter | null,
   signal: AbortSignal | undefined,
-  hashExpected: boolean,
 ): Promise<ReadBack> {
-  const io = await openForIo(path, constants.O_RDONLY, t, [CHUNK, CHUNK], true).catch(async (e) => {
-    throw describeIoError(t.drive.device, e);
-  });
+  const io = await openReadBack(t, path);
   try {
-    if (!io.direct) {
-      if (t.isBlock && process.platform === 'linux') await flushBlockCache(path);
-      else if (!t.isBlock) await dropFileCache(path).catch(() => {});
-    }
     const align = io.direct ? t.logicalBlockSize : 1;
     const size = image.size;
     const exp = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
     const got = io.bufs;
     const hash = createHash('sha256');
-    const expHash = hashExpected ? createHash('sha256') : null;
-    meter.start('verify', size);
+    meter?.start('verify', size);
     const readPair = (i: number, off: number) => {
       const n = Math.min(CHUNK, size - off);
       return Promise.all([readFully(io.fh, got[i]!, roundUp(n, align), off), image.read(exp[i]!, off)]).then(
@@ -277,28 +280,73 @@ async function readBack(
       const gb = got[i]!.subarray(0, Math.min(n, g));
       const eb = exp[i]!.subarray(0, Math.min(n, e));
       if (e < n) throw new FlashError('IMAGE_SHORT', `${image.path}: changed while verifying`, image.path);
-      expHash?.update(eb);
       if (g < n || !gb.equals(eb)) {
         let k = 0;
         while (k < gb.length && gb[k] === eb[k]) k++;
         if (nextOff < size) await pending.catch(() => {});
-        return { sha256: null, firstDifference: off + k, expectedSha256: null, direct: io.direct };
+        return { sha256: null, firstDifference: off + k, direct: io.direct };
       }
-      hash.update(gb);
+      hash.update(gb); // equal bytes: this is also the expected image's hash
+      off = nextOff;
+      meter?.update(off);
+      i = 1 - i;
+    }
+    meter?.update(size, true);
+    return { sha256: hash.digest('hex'), firstDifference: null, direct: io.direct };
+  } finally {
+    await io.fh.close();
+  }
+}
+
+/**
+ * Reads the target back and checks its sha256 against the one computed while
+ * writing (one pass, no second read of the image); only on a mismatch does it
+ * compare byte by byte to find the first differing offset.
+ */
+async function hashBack(
+  t: ResolvedTarget,
+  path: string,
+  image: ExpectedImage,
+  expectedSha256: string,
+  meter: ProgressMeter,
+  signal: AbortSignal | undefined,
+): Promise<ReadBack> {
+  const io = await openReadBack(t, path);
+  let direct: boolean;
+  let actual: string;
+  try {
+    direct = io.direct;
+    const align = io.direct ? t.logicalBlockSize : 1;
+    const size = image.size;
+    const hash = createHash('sha256');
+    meter.start('verify', size);
+    const read = (i: number, off: number) => {
+      const n = Math.min(CHUNK, size - off);
+      return readFully(io.fh, io.bufs[i]!, roundUp(n, align), off).then((g) => ({ n, g }));
+    };
+    let off = 0;
+    let i = 0;
+    let pending = read(0, 0);
+    while (off < size) {
+      const { n, g } = await pending;
+      if (signal?.aborted) throw new Cancelled();
+      if (g < n) return { sha256: null, firstDifference: off + g, direct };
+      const nextOff = off + n;
+      if (nextOff < size) pending = read(1 - i, nextOff);
+      hash.update(io.bufs[i]!.subarray(0, n));
       off = nextOff;
       meter.update(off);
       i = 1 - i;
     }
     meter.update(size, true);
-    return {
-      sha256: hash.digest('hex'),
-      firstDifference: null,
-      expectedSha256: expHash ? expHash.digest('hex') : null,
-      direct: io.direct,
-    };
+    actual = hash.digest('hex');
   } finally {
     await io.fh.close();
   }
+  if (actual === expectedSha256) return { sha256: actual, firstDifference: null, direct };
+  const located = await compareBack(t, path, image, null, signal);
+  // Bytes equal now but the hash differed: the stick changed between the two reads.
+  return { sha256: actual, firstDifference: located.firstDifference ?? 0, direct };
 }
 
 async function loadConfig(path: string | undefined): Promise<Buffer | undefined> {
@@ -433,7 +481,7 @@ async function flashOne(
       return result('ok', { sha256, message: `${device}: written (${image.size} bytes), not verified` });
     }
     phase = 'verify';
-    const rb = await readBack(t, path, image, meter, opts.signal, false);
+    const rb = await hashBack(t, path, image, sha256, meter, opts.signal);
     log.line(
       `${device}: read back ${rb.direct ? 'with O_DIRECT' : 'after dropping caches'}: ${rb.firstDifference === null ? `sha256 ${rb.sha256}` : `differs at ${rb.firstDifference}`}`,
     );
@@ -543,7 +591,7 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       };
     }
     const meter = new ProgressMeter(t.drive.device, opts.onProgress ?? (() => {}));
-    const rb = await readBack(t, t.path, image, meter, opts.signal, true);
+    const rb = await compareBack(t, t.path, image, meter, opts.signal);
     log.line(
       `verify ${req.imagePath} on ${t.drive.device}: ${rb.firstDifference === null ? 'match' : `differs at ${rb.firstDifference}`}`,
     );
@@ -563,7 +611,7 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       ...base,
       status: 'ok',
       verified: true,
-      sha256: rb.expectedSha256,
+      sha256: rb.sha256,
       readBackSha256: rb.sha256!,
       message: `${t.drive.device}: holds ${req.imagePath} byte for byte (sha256 ${rb.sha256!.slice(0, 16)}...)`,
       seconds: secs(),

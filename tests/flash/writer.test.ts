@@ -179,6 +179,35 @@ describe.skipIf(!isRoot)('flash to loop devices', () => {
     });
   });
 
+  it("flash's own verify catches bytes that changed on the stick after writing, with the offset", async () => {
+    const file = backing('flipped.img', 40 << 20);
+    const at = 3 * 1024 * 1024 + 777;
+    let flipped = false;
+    await withLoop(file, async (dev) => {
+      const out = await flash(
+        { ...base, imagePath: iso.path, devices: [dev], logDir: dir },
+        {
+          // The verify phase announces itself before its first read: change the
+          // stick underneath, as a failing or fake-capacity stick would.
+          onProgress: (p) => {
+            if (p.stage !== 'verify' || flipped) return;
+            flipped = true;
+            const fd = openSync(file, 'r+');
+            writeSync(fd, Buffer.from([isoBytes[at]! ^ 0x01]), 0, 1, at);
+            fsyncSync(fd);
+            closeSync(fd);
+          },
+        },
+      );
+      const r = out.results[0]!;
+      expect(flipped).toBe(true);
+      expect(r.status).toBe('mismatch');
+      expect(r.verified).toBe(false);
+      expect(r.firstDifference).toBe(at);
+      expect(r.message).toContain(`first difference at byte ${at}; the stick is not usable`);
+    });
+  });
+
   it('writes the per-stick EMTCONFIG image at its GPT offset, and verify covers it', async () => {
     const cfg = join(dir, 'stick-cfg.img');
     makeFat(cfg, 'EMTCONFIG', 4096, { 'HOST.TXT': 'hostname=edge-07\n' });

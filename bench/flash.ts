@@ -1,0 +1,84 @@
+// npm run bench:flash - on one loop device backed by a file, side by side:
+//   baseline: dd bs=4M oflag=direct conv=fsync, then cmp (write + verify)
+//   ours:     emt-usb flash (write + read-back verify), and --no-verify (write only)
+// Each is run RUNS times, interleaved; medians are printed. Needs root (losetup).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+
+const MB = Number(process.env.EMT_BENCH_MB ?? 512);
+const RUNS = Number(process.env.EMT_BENCH_RUNS ?? 3);
+const cache = join(process.env.EMT_CACHE_DIR || join(homedir(), '.cache', 'emt-usb'), 'bench-flash');
+const root = new URL('..', import.meta.url).pathname;
+
+function makeImage(): string {
+  mkdirSync(cache, { recursive: true });
+  const path = join(cache, `image-${MB}M.img`);
+  if (existsSync(path)) return path;
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, 'w');
+  const buf = Buffer.alloc(4 << 20);
+  for (let i = 0; i < MB / 4; i++) writeSync(fd, randomFillSync(buf)); // incompressible, like an OS image
+  closeSync(fd);
+  renameSync(tmp, path);
+  return path;
+}
+
+function timed(label: string, argvs: string[][]): number {
+  const t0 = performance.now();
+  for (const [cmd, ...args] of argvs) {
+    const r = spawnSync(cmd!, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
+    if (r.status !== 0) throw new Error(`${label}: ${cmd} failed (${r.status}): ${r.stderr}`);
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+if (process.getuid?.() !== 0) {
+  console.error('bench:flash needs root (loop devices)');
+  process.exit(2);
+}
+const image = makeImage();
+const backing = join(cache, 'stick.img');
+execFileSync('truncate', ['-s', String((MB + 64) << 20), backing]);
+const dev = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+const emt = [process.execPath, join(root, 'bin/emt-usb.js')];
+const variants: Record<string, string[][]> = {
+  'dd oflag=direct conv=fsync + cmp': [
+    ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
+    ['cmp', '-n', String(MB << 20), image, dev],
+  ],
+  'emt-usb flash (write + verify)': [[...emt, 'flash', image, '--device', dev, '--yes', '--log-dir', cache]],
+  'emt-usb flash --no-verify': [
+    [...emt, 'flash', image, '--device', dev, '--yes', '--no-verify', '--log-dir', cache],
+  ],
+  'dd oflag=direct conv=fsync (write only)': [
+    ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
+  ],
+};
+const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+try {
+  timed('warm-up', [['cat', image]]); // the image comes from the page cache for everyone
+  for (let run = 0; run < RUNS; run++)
+    for (const [label, argvs] of Object.entries(variants)) {
+      // start each run from an empty loop cache and zeroed stick head
+      execFileSync('blockdev', ['--flushbufs', dev]);
+      times[label]!.push(timed(label, argvs));
+    }
+} finally {
+  execFileSync('losetup', ['-d', dev]);
+  rmSync(backing, { force: true });
+}
+console.log(`bench:flash  ${MB} MiB image, loop device on a file, ${RUNS} runs each (median, all)`);
+for (const [label, xs] of Object.entries(times))
+  console.log(
+    `  ${label.padEnd(40)} ${median(xs).toFixed(2)} s  ${(MB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`,
+  );
+const base = median(times['dd oflag=direct conv=fsync + cmp']!);
+const ours = median(times['emt-usb flash (write + verify)']!);
+const writeOnly = median(times['emt-usb flash --no-verify']!);
+console.log(`  ours / baseline (write + verify): ${(ours / base).toFixed(2)}x   (target <= 1.00x)`);
+console.log(`  ours write+verify / ours write-only: ${(ours / writeOnly).toFixed(2)}x   (target < 1.30x)`);
