@@ -1,12 +1,16 @@
 // npm run bench:flash - on one loop device backed by a file, side by side:
 //   baseline: dd bs=4M oflag=direct conv=fsync, then cmp (write + verify)
 //   ours:     emt-usb flash (write + read-back verify), and --no-verify (write only)
+//   engine:   the same writer in-process (no CLI start-up), with and without verify
 // Each is run RUNS times, interleaved; medians are printed. Needs root (losetup).
+// The loop device does direct I/O on its backing file, so writes reach the disk
+// rather than stopping in the backing file's page cache.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { flash } from '../electron/flash/writer.ts';
 
 const MB = Number(process.env.EMT_BENCH_MB ?? 512);
 const RUNS = Number(process.env.EMT_BENCH_RUNS ?? 3);
@@ -44,7 +48,7 @@ if (process.getuid?.() !== 0) {
 const image = makeImage();
 const backing = join(cache, 'stick.img');
 execFileSync('truncate', ['-s', String((MB + 64) << 20), backing]);
-const dev = execFileSync('losetup', ['-f', '--show', backing], { encoding: 'utf8' }).trim();
+const dev = execFileSync('losetup', ['-f', '--show', '--direct-io=on', backing], { encoding: 'utf8' }).trim();
 const emt = [process.execPath, join(root, 'bin/emt-usb.js')];
 const variants: Record<string, string[][]> = {
   'dd oflag=direct conv=fsync + cmp': [
@@ -59,7 +63,27 @@ const variants: Record<string, string[][]> = {
     ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
   ],
 };
-const times: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+const engine = async (verify: boolean): Promise<number> => {
+  const t0 = performance.now();
+  const out = await flash({
+    imagePath: image,
+    devices: [dev],
+    verify,
+    yes: true,
+    showAll: false,
+    logDir: cache,
+  });
+  if (out.results[0]!.status !== 'ok') throw new Error(out.results[0]!.message);
+  return (performance.now() - t0) / 1000;
+};
+const ENGINE_RW = 'engine in-process (write + verify)';
+const ENGINE_W = 'engine in-process (write only)';
+const times: Record<string, number[]> = Object.fromEntries(
+  [...Object.keys(variants), ENGINE_RW, ENGINE_W].map((k) => [k, []]),
+);
+const started = performance.now();
+timed('start-up', [[...emt, '--help']]);
+const startup = (performance.now() - started) / 1000;
 try {
   timed('warm-up', [['cat', image]]); // the image comes from the page cache for everyone
   for (let run = 0; run < RUNS; run++)
@@ -68,6 +92,12 @@ try {
       execFileSync('blockdev', ['--flushbufs', dev]);
       times[label]!.push(timed(label, argvs));
     }
+  for (let run = 0; run < RUNS; run++) {
+    execFileSync('blockdev', ['--flushbufs', dev]);
+    times[ENGINE_RW]!.push(await engine(true));
+    execFileSync('blockdev', ['--flushbufs', dev]);
+    times[ENGINE_W]!.push(await engine(false));
+  }
 } finally {
   execFileSync('losetup', ['-d', dev]);
   rmSync(backing, { force: true });
@@ -82,3 +112,11 @@ const ours = median(times['emt-usb flash (write + verify)']!);
 const writeOnly = median(times['emt-usb flash --no-verify']!);
 console.log(`  ours / baseline (write + verify): ${(ours / base).toFixed(2)}x   (target <= 1.00x)`);
 console.log(`  ours write+verify / ours write-only: ${(ours / writeOnly).toFixed(2)}x   (target < 1.30x)`);
+const erw = median(times[ENGINE_RW]!);
+const ew = median(times[ENGINE_W]!);
+console.log(
+  `  engine write+verify / write-only: ${(erw / ew).toFixed(2)}x; verify pass alone / write pass: ${((erw - ew) / ew).toFixed(2)}x`,
+);
+console.log(
+  `  emt-usb start-up (--help): ${startup.toFixed(2)} s; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
+);

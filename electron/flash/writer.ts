@@ -17,6 +17,8 @@ import { type ResolvedTarget, resolveTarget } from './targets.ts';
 export const CHUNK = 4 << 20;
 /** Written last, so an interrupted write leaves no partition table to auto-mount. */
 export const HEAD = 1 << 20;
+/** Reads kept in flight while reading back: one request at a time leaves the device idle while we hash. */
+const READ_DEPTH = 3;
 
 export interface FlashRequest {
   imagePath: string;
@@ -234,7 +236,7 @@ export interface ReadBack {
 
 /** Opens the target for reading past the page cache: O_DIRECT, else BLKFLSBUF / fadvise DONTNEED. */
 async function openReadBack(t: ResolvedTarget, path: string): Promise<Opened> {
-  const io = await openForIo(path, constants.O_RDONLY, t, [CHUNK, CHUNK], true).catch((e) => {
+  const io = await openForIo(path, constants.O_RDONLY, t, Array(READ_DEPTH).fill(CHUNK), true).catch((e) => {
     throw describeIoError(t.drive.device, e);
   });
   if (!io.direct) {
@@ -322,21 +324,32 @@ async function hashBack(
     meter.start('verify', size);
     const read = (i: number, off: number) => {
       const n = Math.min(CHUNK, size - off);
-      return readFully(io.fh, io.bufs[i]!, roundUp(n, align), off).then((g) => ({ n, g }));
+      return readFully(io.fh, io.bufs[i]!, roundUp(n, align), off).then((g) => ({ n, g, i }));
+    };
+    const queue: ReturnType<typeof read>[] = [];
+    let next = 0;
+    let slot = 0;
+    const fill = () => {
+      while (queue.length < READ_DEPTH && next < size) {
+        queue.push(read(slot, next));
+        next += Math.min(CHUNK, size - next);
+        slot = (slot + 1) % READ_DEPTH;
+      }
     };
     let off = 0;
-    let i = 0;
-    let pending = read(0, 0);
-    while (off < size) {
-      const { n, g } = await pending;
-      if (signal?.aborted) throw new Cancelled();
-      if (g < n) return { sha256: null, firstDifference: off + g, direct };
-      const nextOff = off + n;
-      if (nextOff < size) pending = read(1 - i, nextOff);
-      hash.update(io.bufs[i]!.subarray(0, n));
-      off = nextOff;
-      meter.update(off);
-      i = 1 - i;
+    fill();
+    try {
+      while (off < size) {
+        const { n, g, i } = await queue.shift()!;
+        if (signal?.aborted) throw new Cancelled();
+        if (g < n) return { sha256: null, firstDifference: off + g, direct };
+        hash.update(io.bufs[i]!.subarray(0, n));
+        off += n;
+        fill(); // the slot just hashed is free again
+        meter.update(off);
+      }
+    } finally {
+      await Promise.allSettled(queue); // never close the fd under a read in flight
     }
     meter.update(size, true);
     actual = hash.digest('hex');
