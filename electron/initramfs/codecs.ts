@@ -139,11 +139,31 @@ async function viaTransform(
     }
   };
   const feeding = feed().catch((e: unknown) => t.destroy(e as Error));
+  // Events, not for-await: lzma-native's readable-stream 3 iterator can miss 'end'.
   try {
-    for await (const out of t) {
-      signal?.throwIfAborted();
-      await sink(out as Buffer);
-    }
+    await new Promise<void>((resolve, reject) => {
+      let pending: Promise<void> = Promise.resolve();
+      t.on('data', (c: Buffer) => {
+        try {
+          signal?.throwIfAborted();
+          const r = sink(c);
+          if (r instanceof Promise) {
+            t.pause();
+            pending = r.then(
+              () => void t.resume(),
+              (e: unknown) => reject(e),
+            );
+          }
+        } catch (e) {
+          reject(e);
+        }
+      });
+      t.once('end', () => pending.then(resolve, reject));
+      t.once('error', reject);
+      t.once('close', () => {
+        if (!t.readableEnded) reject(new Error('stream closed before its end'));
+      });
+    });
   } finally {
     finished = true;
     t.destroy();
