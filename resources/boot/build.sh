@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds our GRUB boot loaders from Debian's grub packages into resources/boot/dist/:
 #   BOOTX64.EFI      standalone x86_64-efi GRUB, early.cfg in its memdisk
-#   eltorito.img     i386-pc El Torito core image with early.cfg embedded (BIOS CD/USB)
+#   eltorito.img     i386-pc El Torito core image, early.cfg in its memdisk (BIOS CD/USB)
 #   boot_hybrid.img  grub-pc-bin's MBR for hybrid ISOs (xorriso --grub2-mbr)
 #   SOURCES          licence and the exact Debian package versions used
 # Output is cached by a hash of the recipe (this script, early.cfg, package
@@ -72,8 +72,10 @@ build_efi() {
 
 build_bios() {
   local out="$1" work="$2"
-  grub-mkimage -O i386-pc-eltorito -d "$PC_DIR" -p /boot/grub -c "$here/early.cfg" \
-    -o "$work/eltorito.img" "${PC_MODULES[@]}"
+  # Same memdisk as EFI: a config embedded with -c runs in GRUB's rescue parser,
+  # which has no if/for, so it would silently do nothing.
+  grub-mkimage -O i386-pc-eltorito -d "$PC_DIR" -p "(memdisk)/boot/grub" -m "$work/memdisk.tar" \
+    -o "$work/eltorito.img" memdisk tar "${PC_MODULES[@]}"
   mv "$work/eltorito.img" "$out/eltorito.img"
   cp "$PC_DIR/boot_hybrid.img" "$out/boot_hybrid.img"
 }
