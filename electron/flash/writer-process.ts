@@ -108,6 +108,9 @@ export async function runWriter(args: WriterArgs): Promise<number> {
 
 const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/\\/g, '/'));
 if (isMain) {
+  // Ctrl-C in the terminal reaches us too: the app sends 'cancel', so the write
+  // stops at a buffer boundary instead of dying mid-request.
+  process.on('SIGINT', () => {});
   runWriter(parseWriterArgs(process.argv.slice(2)))
     .then((code) => process.exit(code))
     .catch((e: Error) => {
