@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # EMT Standalone Node installer: runs the steps in steps/ in order, with progress
 # on the console, a log on the stick, and `--dry-run` to print every action that
 # would change a disk without doing it. Contract: installer-scripts/README.md.

@@ -118,7 +118,7 @@ disk_tier() {
   esac
 }
 
-_gb() { awk -v b="$1" 'BEGIN { printf "%.1f GB", b / 1e9 }'; }
+_gb() { awk -v b="$1" 'BEGIN { if (b < 1e9) printf "%.0f MB", b / 1e6; else printf "%.1f GB", b / 1e9 }'; }
 
 disk_describe() {
   local i=$1

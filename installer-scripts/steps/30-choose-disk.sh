@@ -33,7 +33,7 @@ image_needed_bytes() {
   head=$(mktemp)
   # The decompressor gets SIGPIPE when head has enough: expected, not an error.
   { "${cmd[@]}" <"$image" 2>/dev/null || true; } | head -c 4096 >"$head" || true
-  if [[ $(dd if="$head" bs=1 skip=512 count=8 status=none 2>/dev/null) == "EFI PART" ]]; then
+  if [[ $(head -c 520 "$head" | tail -c 8) == "EFI PART" ]]; then
     alt=$(od -An -tu8 -j544 -N8 -- "$head" | tr -d ' ')
     rm -f "$head"
     echo $(((alt + 1) * 512))

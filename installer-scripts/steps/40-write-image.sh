@@ -20,11 +20,16 @@ _unmount_target_disk() {
     [[ ${D_PKNAME[i]} == "$TARGET_DISK" || ${D_NAME[i]} == "$TARGET_DISK" ]] || continue
     if grep -q "^${D_NAME[i]} " /proc/mounts 2>/dev/null; then run_cmd umount "${D_NAME[i]}" || die "cannot unmount ${D_NAME[i]}"; fi
   done
-  if command -v vgchange >/dev/null; then
-    run_cmd vgchange -an --config "$LVM_NO_UDEV" || true
+  if command -v pvs >/dev/null; then
+    local pv vg
+    while read -r pv vg; do
+      [[ $pv == "$TARGET_DISK"* && -n $vg ]] || continue
+      run_cmd vgchange -an --config "$LVM_NO_UDEV" "$vg" || die "cannot deactivate the old volume group $vg on $TARGET_DISK"
+    done < <(pvs --noheadings -o pv_name,vg_name --config "$LVM_NO_UDEV" 2>/dev/null || true)
   fi
 }
 
+: "${EMT_SETTLE_SLEEP:=1}" # seconds between retries while the kernel re-reads partitions
 LVM_NO_UDEV='devices{obtain_device_list_from_udev=0} activation{udev_sync=0 udev_rules=0}'
 
 write_image() {
@@ -45,7 +50,14 @@ write_image() {
   sha256sum <"$fifo" >"$sumfile" &
   hpid=$!
   log "run: tee $fifo < $IMAGE | ${cmd[*]} | dd of=$TARGET_DISK bs=4M conv=fsync"
-  if ! tee "$fifo" <"$IMAGE" | "${cmd[@]}" | dd of="$TARGET_DISK" bs=4M iflag=fullblock conv=fsync status=none 2>>"$EMT_LOG"; then
+  local st=0
+  # Every stage must succeed (checked here, not left to the caller's pipefail).
+  tee "$fifo" <"$IMAGE" | "${cmd[@]}" 2>>"$EMT_LOG" | dd of="$TARGET_DISK" bs=4M iflag=fullblock conv=fsync status=none 2>>"$EMT_LOG" ||
+    st=$?
+  local ps=("${PIPESTATUS[@]}")
+  [[ ${ps[*]} == "0 0 0" ]] || st=1
+  log "pipeline status: ${ps[*]}"
+  if ((st != 0)); then
     wait "$hpid" || true
     wipe_target_header
     die "writing the OS image to $TARGET_DISK failed (corrupt image or disk error); the disk was left unbootable"
@@ -72,7 +84,7 @@ reread_partitions() {
     if command -v partprobe >/dev/null && run_cmd partprobe "$TARGET_DISK"; then break; fi
     run_cmd blockdev --rereadpt "$TARGET_DISK" && break
     log "re-reading the partition table of $TARGET_DISK failed (try $tries)"
-    sleep 1
+    sleep "$EMT_SETTLE_SLEEP"
   done
   udevadm settle --timeout=10 >/dev/null 2>&1 || true
   find_target_parts
@@ -87,7 +99,7 @@ find_target_parts() {
     [[ -n $ROOTFS_PART && -n $ESP_PART ]] && break
     [[ $DRY_RUN == 1 ]] && break
     log "partitions of $TARGET_DISK not visible yet (try $tries)"
-    sleep 1
+    sleep "$EMT_SETTLE_SLEEP"
   done
   [[ -n $ROOTFS_PART ]] || die "the written disk $TARGET_DISK has no partition named 'rootfs'"
   [[ -n $ESP_PART ]] || die "the written disk $TARGET_DISK has no EFI system partition"

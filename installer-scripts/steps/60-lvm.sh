@@ -41,7 +41,7 @@ setup_lvm() {
   for tries in 1 2 3 4 5; do
     disk_scan
     part=$(disk_find_part "$TARGET_DISK" "$LVM_PARTNAME") && break
-    sleep 1
+    sleep "$EMT_SETTLE_SLEEP"
   done
   [[ -n $part ]] || die "the new LVM partition on $TARGET_DISK did not appear (tried $tries times)"
   run_cmd parted -s "$TARGET_DISK" set "$(cat "/sys/class/block/${part##*/}/partition")" lvm on || true

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# shellcheck source-path=SCRIPTDIR
+# shellcheck disable=SC2016,SC2034 # stub bodies are literal scripts; the bats files read the globals
 # Shared set-up for the installer-scripts bats tests: a private PATH of stub
 # commands (each records its argv in $STUB_LOG), a run dir, and the real libs.
 
@@ -10,7 +12,7 @@ common_setup() {
   : >"$STUB_LOG"
   mkdir -p "$T/bin" "$T/run"
   PATH=$T/bin:$PATH
-  export EMT_RUN_DIR=$T/run EMT_LOG=$T/run/install.log EMT_MEDIUM_WAIT=0
+  export EMT_RUN_DIR=$T/run EMT_LOG=$T/run/install.log EMT_MEDIUM_WAIT=0 EMT_SETTLE_SLEEP=0
   : >"$EMT_LOG"
   CANARY=$T/canary
   # shellcheck source=../../installer-scripts/lib/log.sh
