@@ -122,18 +122,22 @@ main() {
       rm -rf "$tmp"
       die "build failed"
     fi
+    echo "$hash" >"$tmp/RECIPE"
     rm -rf "$cached"
     mv "$tmp" "$cached"
   else
     echo "boot/build.sh: cached $cached"
   fi
-  # Replace dist/ as a whole so readers never see half a set.
-  tmp="$(mktemp -d "$here/.dist.XXXXXX")"
-  chmod 755 "$tmp"
-  cp "$cached"/* "$tmp/"
-  echo "$hash" >"$tmp/RECIPE"
-  rm -rf "$dist"
-  mv "$tmp" "$dist"
+  # Update dist/ file by file with atomic renames (never a moment without
+  # dist/, which tests running in parallel read); unchanged files stay as they are.
+  mkdir -p "$dist"
+  local f name
+  for f in "$cached"/*; do
+    name="$(basename "$f")"
+    cmp -s "$f" "$dist/$name" && continue
+    cp "$f" "$dist/.$name.tmp"
+    mv -f "$dist/.$name.tmp" "$dist/$name"
+  done
   echo "boot/build.sh: $dist ready"
 }
 
