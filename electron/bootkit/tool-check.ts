@@ -60,7 +60,9 @@ export function resolveInRootfs(index: RootfsIndex, path: string): string | null
     const target = index.symlinks.get(here);
     if (target === undefined) continue;
     if (++hops > 40) return null;
-    const base = target.startsWith('/') ? target : posix.join(posix.dirname(here), target);
+    const base = target.startsWith('/')
+      ? target.replace(/^\/+/, '')
+      : posix.join(posix.dirname(here), target);
     const joined = posix.normalize(posix.join(base, ...parts.slice(i + 1)));
     // Above the root stays at the root, as in a chroot.
     parts = normalizeTarPath(joined.replace(/^(\.\.\/)+/, '').replace(/^\.\.$/, '')).split('/');
@@ -107,6 +109,8 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
   const gunzip = zlib.createGunzip();
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
+    // Its error is the extractor's (reported once, below).
+    stream.on('error', () => {});
     try {
       const type = (header.type ?? 'file') as TarEntryType;
       checkTarEntry(
@@ -141,8 +145,12 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
   });
   const done = new Promise<void>((res, rej) => {
     extract.on('finish', res);
-    extract.on('error', rej);
+    extract.on('error', (e: Error) => {
+      rej(e);
+      gunzip.destroy(e);
+    });
   });
+  done.catch(() => {});
   const flow = pipeline(gunzip, counter)
     .then(() => done)
     .then(() => index)

@@ -183,10 +183,12 @@ async function compressedSegment(
   try {
     parser.end();
   } catch (e) {
-    if (e instanceof InitramfsError && e.code === 'NO_TRAILER') {
+    // The kernel needs each compressed stream to hold whole archives.
+    if (e instanceof InitramfsError && (e.code === 'NO_TRAILER' || e.code === 'CPIO_TRUNCATED')) {
+      const why = e.code === 'CPIO_TRUNCATED' ? `: ${e.message}` : '';
       throw new InitramfsError(
         'NO_TRAILER',
-        `the ${codec} stream at offset ${offset} in ${src.name} does not end at a cpio TRAILER!!! (the kernel refuses this)`,
+        `the ${codec} stream at offset ${offset} in ${src.name} does not end at a cpio TRAILER!!! (the kernel refuses this)${why}`,
         src.name,
       );
     }

@@ -1,0 +1,81 @@
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  checkTools,
+  type RootfsIndex,
+  resolveInRootfs,
+  rootfsIndexer,
+} from '../../electron/bootkit/tool-check.ts';
+import { syntheticCache } from '../fixtures/synthetic-bootkit.ts';
+
+const cache = syntheticCache();
+afterAll(() => cache.cleanup());
+
+async function index(path: string): Promise<RootfsIndex> {
+  const { sink, index } = rootfsIndexer(path);
+  await pipeline(createReadStream(path), sink);
+  return index;
+}
+
+describe('tool check over a real tar.gz', () => {
+  it('finds every tool in a classic layout', async () => {
+    const r = checkTools(await index(cache.get('gzip').rootfsTar!));
+    expect(r.every((t) => t.found)).toBe(true);
+    expect(r.find((t) => t.name === 'systemd')!.path).toBe('/lib/systemd/systemd');
+    expect(r.find((t) => t.name === 'parted')!.path).toBe('/sbin/parted');
+    expect(r.find((t) => t.name === 'lvm')).toMatchObject({ package: 'lvm2', path: '/sbin/lvm' });
+  });
+  it('names a missing tool', async () => {
+    const r = checkTools(await index(cache.get('no-parted').rootfsTar!));
+    expect(r.filter((t) => !t.found).map((t) => t.name)).toEqual(['parted']);
+    expect(r.find((t) => t.name === 'parted')).toMatchObject({ found: false, path: null });
+  });
+  it('follows merged-/usr directory links and tool links inside the archive', async () => {
+    const r = checkTools(await index(cache.get('merged-usr').rootfsTar!));
+    expect(r.every((t) => t.found)).toBe(true);
+    expect(r.find((t) => t.name === 'bash')).toMatchObject({ path: '/bin/bash', resolved: '/usr/bin/bash' });
+    expect(r.find((t) => t.name === 'lvm')).toMatchObject({
+      path: '/sbin/lvm',
+      resolved: '/usr/lib/lvm2/lvm',
+    });
+    expect(r.find((t) => t.name === 'systemd')).toMatchObject({
+      path: '/usr/lib/systemd/systemd',
+      resolved: null,
+    });
+  });
+  it('refuses ../ and absolute member names, naming the entry', async () => {
+    await expect(index(cache.get('rootfs-dotdot').rootfsTar!)).rejects.toThrow(
+      /entry '..\/evil.txt' has a '..' component/,
+    );
+    await expect(index(cache.get('rootfs-absolute').rootfsTar!)).rejects.toThrow(
+      /entry '\/.*evil.txt' has an absolute path/,
+    );
+  });
+});
+
+describe('symlink resolution', () => {
+  const idx = (files: string[], links: Record<string, string>): RootfsIndex => ({
+    files: new Set(files),
+    dirs: new Set(),
+    symlinks: new Map(Object.entries(links)),
+    entries: 0,
+    tarSize: 0,
+  });
+  it('absolute and relative targets, chains, loops', () => {
+    const i = idx(['usr/bin/gawk'], {
+      'usr/bin/awk': '/etc/alternatives/awk',
+      'etc/alternatives/awk': '../../usr/bin/gawk',
+      bin: 'usr/bin',
+      x: 'y',
+      y: 'x',
+    });
+    expect(resolveInRootfs(i, 'bin/awk')).toBe('usr/bin/gawk');
+    expect(resolveInRootfs(i, 'x')).toBeNull();
+    expect(resolveInRootfs(i, 'bin/missing')).toBeNull();
+  });
+  it('a link climbing above the root stays in the root', () => {
+    const i = idx(['usr/bin/bash'], { bin: '../../../usr/bin' });
+    expect(resolveInRootfs(i, 'bin/bash')).toBe('usr/bin/bash');
+  });
+});
