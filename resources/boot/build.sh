@@ -4,6 +4,7 @@
 #   eltorito.img     i386-pc El Torito core image, early.cfg in its memdisk (BIOS CD/USB)
 #   boot_hybrid.img  grub-pc-bin's MBR for hybrid ISOs (xorriso --grub2-mbr)
 #   SOURCES          licence and the exact Debian package versions used
+#   COPYING-GRUB     the GPL-3 text, which must travel with the binaries
 # Output is cached by a hash of the recipe (this script, early.cfg, package
 # versions, SOURCE_DATE_EPOCH) under ${EMT_CACHE_DIR:-$HOME/.cache/emt-usb}/boot-<hash>.
 set -euo pipefail
@@ -33,6 +34,7 @@ need_tools() {
   done
   [ -d "$EFI_DIR" ] || die "missing $EFI_DIR (install grub-efi-amd64-bin)"
   [ -f "$PC_DIR/boot_hybrid.img" ] || die "missing $PC_DIR/boot_hybrid.img (install grub-pc-bin)"
+  [ -f /usr/share/common-licenses/GPL-3 ] || die "missing /usr/share/common-licenses/GPL-3 (base-files)"
 }
 
 package_versions() {
@@ -85,9 +87,10 @@ write_sources() {
   {
     echo "GNU GRUB 2 boot loader images, built by resources/boot/build.sh."
     echo "GRUB is free software under the GNU General Public License v3 or later;"
-    echo "its full licence text is /usr/share/common-licenses/GPL-3 on Debian."
-    echo "Source: the Debian source package 'grub2' of the versions below"
-    echo "(apt-get source grub2=<version>), unmodified; our only addition is early.cfg."
+    echo "its full licence text is in COPYING-GRUB next to this file."
+    echo "Made with grub-mkimage from Debian's GRUB modules, unmodified, of the package"
+    echo "versions below; source: Debian source package 'grub2' (apt-get source"
+    echo "grub2=<version>). Our only addition is early.cfg, in each image's memdisk."
     echo
     package_versions
     echo
@@ -97,6 +100,7 @@ write_sources() {
     echo
     (cd "$out" && sha256sum BOOTX64.EFI eltorito.img boot_hybrid.img)
   } >"$out/SOURCES"
+  cp /usr/share/common-licenses/GPL-3 "$out/COPYING-GRUB"
 }
 
 build_into() {
