@@ -79,7 +79,7 @@ describe('config.env encoding', () => {
     const file = join(dir, 'hostile.env');
     writeFileSync(file, `# test\n${text}\n`);
     const back = bashDecode(file);
-    values.forEach((v, i) => expect(back.get(`k${i}`), JSON.stringify(v)).toBe(v));
+    for (const [i, v] of values.entries()) expect(back.get(`k${i}`), JSON.stringify(v)).toBe(v);
     expect(() => readFileSync(canary)).toThrow();
   });
 });
@@ -135,7 +135,9 @@ describe('configArtifacts', () => {
 
   it('applies a per-stick override and checks it', () => {
     const config = baseConfig({ hostname: 'base', sticks: [{ name: 's2', hostname: 'node-2' }] });
-    const files = configArtifacts(config, { perStick: { name: 's2', hostname: 'node-2', static_ip: '10.1.1.2', subnet_mask: 16 } });
+    const files = configArtifacts(config, {
+      perStick: { name: 's2', hostname: 'node-2', static_ip: '10.1.1.2', subnet_mask: 16 },
+    });
     const env = parseEnvFile(files[0]!.data.toString());
     expect(env.get('hostname')).toBe('node-2');
     expect(env.get('static_ip')).toBe('10.1.1.2');
@@ -183,8 +185,16 @@ configure_cloud_init`;
     expect(files).toEqual([
       { path: '/etc/cloud/test.sh', permissions: '0755', content },
       { path: '/etc/empty', permissions: '0644', content: '' },
-      { path: '/var/lib/emt-installer/runcmd/001.sh', permissions: '0700', content: `touch ${canary}; echo "$HOME"\n` },
-      { path: '/var/lib/emt-installer/runcmd/002.sh', permissions: '0700', content: 'printf "%s\\n" a\nsecond line\n' },
+      {
+        path: '/var/lib/emt-installer/runcmd/001.sh',
+        permissions: '0700',
+        content: `touch ${canary}; echo "$HOME"\n`,
+      },
+      {
+        path: '/var/lib/emt-installer/runcmd/002.sh',
+        permissions: '0700',
+        content: 'printf "%s\\n" a\nsecond line\n',
+      },
     ]);
     expect(cfg.runcmd).toEqual([
       ['sh', '/var/lib/emt-installer/runcmd/001.sh'],

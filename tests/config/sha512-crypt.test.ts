@@ -71,3 +71,25 @@ describe('sha512Crypt', () => {
     expect(isSha512CryptHash('plaintext')).toBe(false);
   });
 });
+
+describe('hashPasswordFile', () => {
+  it('hashes the one line of the file (trailing newline dropped)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { hashPasswordFile } = await import('../../electron/config/password-file.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'emt-pw-'));
+    writeFileSync(join(dir, 'pw'), 'p@ss word$\n');
+    const h = await hashPasswordFile(join(dir, 'pw'));
+    expect(openssl('p@ss word$', h.split('$')[2]!)).toBe(h);
+    writeFileSync(join(dir, 'empty'), '\n');
+    await expect(hashPasswordFile(join(dir, 'empty'))).rejects.toThrow(
+      `${join(dir, 'empty')}: the password file is empty`,
+    );
+    writeFileSync(join(dir, 'two'), 'a\nb\n');
+    await expect(hashPasswordFile(join(dir, 'two'))).rejects.toThrow('must hold one line');
+    await expect(hashPasswordFile(join(dir, 'none'))).rejects.toThrow(
+      'cannot read the password file: no such file',
+    );
+  });
+});
