@@ -27,7 +27,7 @@ const HOSTILE = [
   'line1\nline2\n',
   'x; touch CANARY',
   '  spaced  ',
-  '100% \\ $HOME ${X} %41',
+  ['100% \\ $HOME $', '{X} %41'].join(''),
   'grüße € \t tab',
   '=starts=with=equals',
   '\r\n',
