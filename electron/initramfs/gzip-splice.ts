@@ -233,7 +233,9 @@ export class GzipBlockReader {
         this.state = 'trailer';
         return s.next_in;
       }
-      if ((s.data_type & 128) !== 0) {
+      // 128: stopped at a block start. 64: the block just decoded was the final one, so
+      // this is the stream's end, not a place to append after.
+      if ((s.data_type & 128) !== 0 && (s.data_type & 64) === 0) {
         const bits = s.state!.bits;
         this.ev.onBoundary({
           bit: (base + s.next_in) * 8 - bits,
