@@ -203,10 +203,12 @@ build() {
   make_pkg "$src/libburn-$UPSTREAM"
   make_pkg "$src/libburn-$UPSTREAM" install
   # eaccess is declared in emscripten's headers but missing from its libc.
-  configure_pkg "$src/libisofs-$UPSTREAM" --disable-libacl --disable-xattr --disable-libjte \
-    --disable-zlib ac_cv_have_decl_eaccess=no
-  make_pkg "$src/libisofs-$UPSTREAM"
-  make_pkg "$src/libisofs-$UPSTREAM" install
+  # local-file.h: our reader of file content (patches/libisofs-local-file-reads.patch);
+  # it is linked only into xorriso, so build the library, not libisofs' demo.
+  CPPFLAGS="-I$here/src" configure_pkg "$src/libisofs-$UPSTREAM" --disable-libacl --disable-xattr \
+    --disable-libjte --disable-zlib ac_cv_have_decl_eaccess=no
+  make_pkg "$src/libisofs-$UPSTREAM" libisofs/libisofs.la
+  make_pkg "$src/libisofs-$UPSTREAM" install-libLTLIBRARIES install-libincludeHEADERS
   # libisoburn's own link of the program fails on wait3 (no such call in
   # emscripten's libc): build the library and the main object, link by hand.
   local iso="$src/libisoburn-$UPSTREAM"
@@ -222,8 +224,9 @@ build() {
   mkdir -p "$obj"
   emcc -O2 -pthread -c "$here/src/wait3-stub.c" -o "$obj/wait3-stub.o"
   emcc -O2 -pthread -c "$here/src/stable-qsort.c" -o "$obj/stable-qsort.o"
+  emcc -O2 -pthread -c "$here/src/local-file.c" -o "$obj/local-file.o"
   nice emcc -O2 -pthread -o "$out/xorriso.js" \
-    "$iso/$main_obj" "$obj/wait3-stub.o" "$obj/stable-qsort.o" \
+    "$iso/$main_obj" "$obj/wait3-stub.o" "$obj/stable-qsort.o" "$obj/local-file.o" \
     "$iso/libisoburn/.libs/libisoburn.a" "$PREFIX/lib/libisofs.a" "$PREFIX/lib/libburn.a" \
     --pre-js "$here/pre.js" \
     -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 -sWASM_ASYNC_COMPILATION=0 \
