@@ -145,7 +145,8 @@ export interface ChannelServer {
   token: string;
   /** A 0600 file holding the token, for launchers that cannot pass stdin (UAC, osascript). */
   writeTokenFile(): string;
-  /** Resolves with the first connection that presents the token; others are dropped. */
+  /** Resolves with the first connection that presents the token; others are dropped.
+   *  Waits 5 minutes by default: a person may take a while at the password prompt. */
   accept<In, Out>(parse: (v: unknown) => In, opts?: PeerOptions, timeoutMs?: number): Promise<Peer<In, Out>>;
   close(): void;
 }
@@ -180,7 +181,7 @@ export async function openChannelServer(): Promise<ChannelServer> {
       writeFileSync(file, token, { mode: 0o600 });
       return file;
     },
-    accept<In, Out>(parse: (v: unknown) => In, opts: PeerOptions = DEFAULT_PEER, timeoutMs = 120_000) {
+    accept<In, Out>(parse: (v: unknown) => In, opts: PeerOptions = DEFAULT_PEER, timeoutMs = 300_000) {
       return new Promise<Peer<In, Out>>((resolve, reject) => {
         const timer = setTimeout(() => {
           server.off('connection', onConnection);

@@ -2,7 +2,7 @@
 // already root, the elevated writer process runs the very same functions.
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { type FileHandle, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isEmtError } from '../errors.ts';
 import { alignedBuffers, dropFileCache, flushBlockCache, O_DIRECT, unmountAll } from './block-device.ts';
@@ -174,7 +174,7 @@ async function writeBody(
   const { image, meter, signal } = ctx;
   const { fh } = io;
   const [a, b, head] = io.bufs as [Buffer, Buffer, Buffer];
-  const align = io.direct ? t.logicalBlockSize : 1;
+  const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
   const size = image.size;
 
   if (t.isBlock && t.drive.size !== null && t.drive.size >= 2 * HEAD) {
@@ -259,7 +259,7 @@ async function compareBack(
 ): Promise<ReadBack> {
   const io = await openReadBack(t, path);
   try {
-    const align = io.direct ? t.logicalBlockSize : 1;
+    const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
     const size = image.size;
     const exp = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
     const got = io.bufs;
@@ -318,7 +318,7 @@ async function hashBack(
   let actual: string;
   try {
     direct = io.direct;
-    const align = io.direct ? t.logicalBlockSize : 1;
+    const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
     const size = image.size;
     const hash = createHash('sha256');
     meter.start('verify', size);
@@ -552,7 +552,9 @@ export async function flash(req: FlashRequest, opts: RunOptions = {}): Promise<F
   const probe = await openExpectedImage(req.imagePath, configImage);
   const imageSize = probe.size;
   await probe.close();
-  const admitted = await admit(req, imageSize, opts.listDrives ?? listDrives);
+  // Policy compares paths: judge the image by its real path, not a symlink to it.
+  const real = { ...req, imagePath: await realpath(req.imagePath) };
+  const admitted = await admit(real, imageSize, opts.listDrives ?? listDrives);
   const results = await Promise.all(
     admitted.map(async (a) => {
       if (a.refused) {
