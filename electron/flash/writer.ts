@@ -117,6 +117,22 @@ async function readFully(fh: FileHandle, buf: Buffer, len: number, pos: number):
   return done;
 }
 
+/**
+ * Right after unmounting, udev probes, desktop automounters and (on Windows)
+ * security scanners hold a drive for a moment: retry EBUSY/EPERM a few times.
+ */
+async function openPatiently(path: string, flags: number, isBlock: boolean, tries = 5): Promise<FileHandle> {
+  for (let i = 1; ; i++) {
+    try {
+      return await open(path, flags);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (!isBlock || i >= tries || !['EBUSY', 'EPERM'].includes(code ?? '')) throw e;
+      await new Promise((r) => setTimeout(r, 400 * i));
+    }
+  }
+}
+
 interface Opened {
   fh: FileHandle;
   bufs: Buffer[];
@@ -137,7 +153,7 @@ async function openForIo(
   if (wantDirect && O_DIRECT) {
     let fh: FileHandle | null = null;
     try {
-      fh = await open(path, baseFlags | excl | O_DIRECT);
+      fh = await openPatiently(path, baseFlags | excl | O_DIRECT, t.isBlock);
       const bufs: Buffer[] = [];
       for (const size of sizes) {
         const b = await alignedBuffers(fh, 1, size, t.logicalBlockSize);
@@ -150,7 +166,7 @@ async function openForIo(
       if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
     }
   }
-  const fh = await open(path, baseFlags | excl);
+  const fh = await openPatiently(path, baseFlags | excl, t.isBlock);
   return { fh, bufs: sizes.map((s) => Buffer.allocUnsafeSlow(s)), direct: false };
 }
 
