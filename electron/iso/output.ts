@@ -54,11 +54,10 @@ async function checkFolder(out: string): Promise<void> {
   }
 }
 
-/** Reserves `out`: checks its folder exists, is writable and has `needBytes` free. */
-export async function prepareOutput(outPath: string, needBytes: number): Promise<PendingOutput> {
+/** Refuses when the output folder has less than `needBytes` free. */
+export async function checkFreeSpace(outPath: string, needBytes: number): Promise<void> {
   const out = resolve(outPath);
   const dir = dirname(out);
-  await checkFolder(out);
   const fs = await statfs(dir);
   const free = fs.bavail * fs.bsize;
   if (free < needBytes) {
@@ -68,6 +67,14 @@ export async function prepareOutput(outPath: string, needBytes: number): Promise
       out,
     );
   }
+}
+
+/** Reserves `out`: checks its folder exists, is writable and has `needBytes` free. */
+export async function prepareOutput(outPath: string, needBytes: number): Promise<PendingOutput> {
+  const out = resolve(outPath);
+  const dir = dirname(out);
+  await checkFolder(out);
+  await checkFreeSpace(out, needBytes);
   const stem = `.${basename(out)}.${process.pid}.${Date.now().toString(36)}`;
   const tmp = join(dir, `${stem}.tmp`);
   const tmpSum = join(dir, `${stem}.sha256.tmp`);

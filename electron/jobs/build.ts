@@ -5,7 +5,7 @@
 // Cheap checks run first, so a typo never costs minutes. Everything temporary
 // lives in one folder beside the output and goes away whatever happens.
 import { createHash } from 'node:crypto';
-import { lstat, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspectBootkit } from '../bootkit/inspect.ts';
@@ -24,7 +24,7 @@ import { espImage } from '../iso/esp-image.ts';
 import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
 import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
 import { checkOsImage, readSha256File, verifyOsImage } from '../iso/os-image.ts';
-import { checkOutput } from '../iso/output.ts';
+import { checkFreeSpace, checkOutput } from '../iso/output.ts';
 import { listUserApps } from '../iso/stage.ts';
 import { checkSourceDateEpoch, volumeLabel } from '../iso/volume-label.ts';
 import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
@@ -122,6 +122,14 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       );
     }
     const kernel = bk.kernel;
+    // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
+    // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
+    const sizes = await Promise.all([o.osImage, kernel, bk.initramfs].map(async (f) => (await stat(f)).size));
+    const [osSize, kernelSize, initramfsSize] = sizes as [number, number, number];
+    await checkFreeSpace(
+      o.out,
+      osSize + kernelSize + 2 * Math.ceil(initramfsSize * 1.1) + 2 * (64 + 32) * 2 ** 20,
+    );
 
     // 2. Inspect: kernel version, rootfs.tar.gz, the tools the installer needs.
     const report = await timed('inspect', () =>
@@ -332,12 +340,16 @@ async function hashAll(paths: string[], opts: { signal?: AbortSignal }): Promise
   return h.digest('hex');
 }
 
-/** Hash of a small folder (installer-scripts): names and contents, sorted. */
+/**
+ * Hash of installer-scripts as the injector takes it: names, modes and contents,
+ * sorted; README.md and tests/ at the top are not injected, so they do not count.
+ */
 async function hashTree(dir: string): Promise<string> {
   const h = createHash('sha256');
   const walk = async (rel: string): Promise<void> => {
     for (const name of (await readdir(join(dir, rel))).sort()) {
       const r = rel ? `${rel}/${name}` : name;
+      if (r === 'README.md' || r === 'tests') continue;
       const st = await lstat(join(dir, r));
       h.update(`${r}\0${st.mode}\0`);
       if (st.isDirectory()) await walk(r);
