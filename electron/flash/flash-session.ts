@@ -12,6 +12,7 @@ import {
   writerProgram,
 } from './elevate.ts';
 import { FlashError } from './flash-error.ts';
+import { defaultLogDir } from './flash-log.ts';
 import { type ParentMessage, parseWriterMessage, type WriterJob, type WriterMessage } from './messages.ts';
 import type { FlashProgressSink } from './progress-meter.ts';
 import {
@@ -139,7 +140,9 @@ export async function runFlashJob(req: FlashRequest, opts: SessionOptions = {}):
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-  const m = await runInWriterProcess({ kind: 'flash', request: req }, mode === 'elevated', opts);
+  // The log goes to the user's folder even when the writer runs as root.
+  const request = { ...req, logDir: req.logDir ?? defaultLogDir() };
+  const m = await runInWriterProcess({ kind: 'flash', request }, mode === 'elevated', opts);
   if (m.type === 'flashed') return m.outcome;
   if (m.type === 'failed') throw new FlashError(m.error.code, m.error.message);
   throw new FlashError('WRITER_PROTOCOL', `writer answered ${m.type} to a flash job`);
@@ -152,7 +155,8 @@ export async function runVerifyJob(req: VerifyRequest, opts: SessionOptions = {}
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     });
-  const m = await runInWriterProcess({ kind: 'verify', request: req }, mode === 'elevated', opts);
+  const request = { ...req, logDir: req.logDir ?? defaultLogDir() };
+  const m = await runInWriterProcess({ kind: 'verify', request }, mode === 'elevated', opts);
   if (m.type === 'verified') return m.result;
   if (m.type === 'failed') throw new FlashError(m.error.code, m.error.message);
   throw new FlashError('WRITER_PROTOCOL', `writer answered ${m.type} to a verify job`);
