@@ -223,6 +223,7 @@ async function writeBody(
     if (len > n) cur.fill(0, n, len);
     const nextOff = off + n;
     pending = nextOff < size ? image.read(next, nextOff) : Promise.resolve(0);
+    pending.catch(() => {}); // if we stop early, an in-flight read's failure is moot
     const w = writeFully(fh, cur, len, off);
     hash.update(cur.subarray(0, n));
     await w;
@@ -294,7 +295,10 @@ async function compareBack(
       const { n, g, e } = await pending;
       if (signal?.aborted) throw new Cancelled();
       const nextOff = off + n;
-      if (nextOff < size) pending = readPair(1 - i, nextOff);
+      if (nextOff < size) {
+        pending = readPair(1 - i, nextOff);
+        pending.catch(() => {}); // awaited below, or moot if we stop early
+      }
       const gb = got[i]!.subarray(0, Math.min(n, g));
       const eb = exp[i]!.subarray(0, Math.min(n, e));
       if (e < n) throw new FlashError('IMAGE_SHORT', `${image.path}: changed while verifying`, image.path);
