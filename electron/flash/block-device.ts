@@ -103,6 +103,11 @@ export function unmountCommands(
 }
 
 /** Unmounts everything on `device` (Linux: umount, then udisksctl as a fallback). */
+/**
+ * Unmounts everything on `device`. Linux: umount; if that is refused (a desktop
+ * session owns the mount), udisksctl; last, a lazy umount (the exclusive open
+ * that follows still fails if the file system is busy, so nothing is written under it).
+ */
 export async function unmountAll(device: string, mountpoints: string[]): Promise<void> {
   if (mountpoints.includes('[SWAP]'))
     throw new FlashError('SWAP_IN_USE', `${device}: holds active swap; refusing to touch it`, device);
@@ -117,15 +122,27 @@ export async function unmountAll(device: string, mountpoints: string[]): Promise
           device,
         );
       const mp = argv[1]!;
+      const fallbacks: string[][] = [];
       try {
-        await run('umount', ['-l', mp]);
-      } catch {
+        const { stdout } = await run('findmnt', ['-no', 'SOURCE', mp]);
+        const src = stdout.trim();
+        if (src) fallbacks.push(['udisksctl', 'unmount', '--no-user-interaction', '-b', src]);
+      } catch {}
+      fallbacks.push(['umount', '-l', mp]);
+      let done = false;
+      for (const f of fallbacks) {
+        try {
+          await run(f[0]!, f.slice(1));
+          done = true;
+          break;
+        } catch {}
+      }
+      if (!done)
         throw new FlashError(
           'UNMOUNT_FAILED',
           `${device}: cannot unmount ${mp}: ${(e as Error).message}`,
           device,
         );
-      }
     }
   }
 }
