@@ -147,6 +147,11 @@ export async function unmountAll(device: string, mountpoints: string[]): Promise
   }
 }
 
+/** BLKRRPART via util-linux: the kernel re-reads the partition table. */
+export async function rereadPartitions(device: string): Promise<void> {
+  await run('blockdev', ['--rereadpt', device]);
+}
+
 /** BLKFLSBUF via util-linux: drops the block device's page cache. */
 export async function flushBlockCache(device: string): Promise<void> {
   await run('blockdev', ['--flushbufs', device]);

@@ -5,7 +5,14 @@ import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isEmtError } from '../errors.ts';
-import { alignedBuffers, dropFileCache, flushBlockCache, O_DIRECT, unmountAll } from './block-device.ts';
+import {
+  alignedBuffers,
+  dropFileCache,
+  flushBlockCache,
+  O_DIRECT,
+  rereadPartitions,
+  unmountAll,
+} from './block-device.ts';
 import { type Drive, listDrives } from './drive-list.ts';
 import { judgeDrive } from './drive-policy.ts';
 import { FlashError } from './flash-error.ts';
@@ -508,6 +515,8 @@ async function flashOne(
       await io.fh.close();
     }
     log.line(`${device}: written, sha256 ${sha256}`);
+    // Let the kernel see the new partition table now (best effort; udev would later).
+    if (t.isBlock && process.platform === 'linux') await rereadPartitions(t.path).catch(() => {});
     if (!req.verify) {
       if (tmp) await rename(tmp, t.path);
       tmp = null;
