@@ -2,7 +2,7 @@
 // into a Drive the policy can judge, plus what the writer needs to open it.
 import { statSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
-import { basename, dirname, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { linuxBlockInfo, linuxMountsOf } from './block-device.ts';
 import type { Drive } from './drive-list.ts';
 import { FlashError } from './flash-error.ts';
@@ -111,5 +111,3 @@ export async function resolveTarget(spec: string, listed: () => Promise<Drive[]>
   const path = platform === 'darwin' ? drive.rawDevice : drive.device;
   return { drive, path, isBlock: true, logicalBlockSize: 512 };
 }
-
-export const targetLabel = (t: ResolvedTarget): string => (t.isBlock ? t.drive.device : basename(t.path));
