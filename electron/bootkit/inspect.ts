@@ -39,7 +39,10 @@ export interface InspectReport {
     tarSize: number | null;
   };
   tools: ToolResult[];
+  /** Names (packages) of the tools not found. */
   missingTools: string[];
+  /** The commands behind them, e.g. ["route"]. */
+  missingCommands: string[];
 }
 
 export async function inspectBootkit(
@@ -112,6 +115,7 @@ export async function inspectBootkit(
       },
       tools,
       missingTools: tools.filter((t) => !t.found).map((t) => t.name),
+      missingCommands: tools.flatMap((t) => t.commands.filter((c) => !c.found).map((c) => c.command)),
     };
   } finally {
     await bk.cleanup();

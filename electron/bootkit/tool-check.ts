@@ -9,36 +9,48 @@ import tar from 'tar-stream';
 import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
 import { BootkitError } from './errors.ts';
 
+/** A tool the installer needs, named as the issue and the packages name it. */
 export interface RequiredTool {
-  /** The command we look for. */
+  /** The package, e.g. "lvm2"; `tools[].name` in reports. */
   name: string;
-  /** The Debian/EMT package that ships it. */
-  package: string;
+  /** Commands that must all be present, e.g. ["ifconfig", "route"]. */
+  commands: string[];
   /** Explicit paths (systemd); otherwise bin, sbin, usr/bin, usr/sbin. */
   paths?: string[];
 }
 
 export const REQUIRED_TOOLS: readonly RequiredTool[] = [
-  { name: 'systemd', package: 'systemd', paths: ['usr/lib/systemd/systemd', 'lib/systemd/systemd'] },
-  { name: 'bash', package: 'bash' },
-  { name: 'efibootmgr', package: 'efibootmgr' },
-  { name: 'gawk', package: 'gawk' },
-  { name: 'lvm', package: 'lvm2' },
-  { name: 'ifconfig', package: 'net-tools' },
-  { name: 'route', package: 'net-tools' },
-  { name: 'parted', package: 'parted' },
+  { name: 'systemd', commands: ['systemd'], paths: ['usr/lib/systemd/systemd', 'lib/systemd/systemd'] },
+  { name: 'bash', commands: ['bash'] },
+  { name: 'efibootmgr', commands: ['efibootmgr'] },
+  { name: 'gawk', commands: ['gawk'] },
+  { name: 'lvm2', commands: ['lvm'] },
+  { name: 'net-tools', commands: ['ifconfig', 'route'] },
+  { name: 'parted', commands: ['parted'] },
 ];
 
 const BIN_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
 
-export interface ToolResult {
-  name: string;
-  package: string;
+export interface CommandResult {
+  command: string;
   found: boolean;
   /** Where it was found, as an absolute path in the rootfs (e.g. "/sbin/parted"). */
   path: string | null;
   /** The file that path leads to after following symlinks, when different. */
   resolved: string | null;
+}
+
+export interface ToolResult {
+  /** The package name, e.g. "net-tools". */
+  name: string;
+  /** Same as name (kept for callers that print "name (package ...)"). */
+  package: string;
+  /** True when every command of the tool is present. */
+  found: boolean;
+  /** Path of its (first) command, or null when that one is missing. */
+  path: string | null;
+  resolved: string | null;
+  commands: CommandResult[];
 }
 
 /** What one pass over the tarball saw: names only. */
@@ -77,20 +89,23 @@ export function checkTools(
   tools: readonly RequiredTool[] = REQUIRED_TOOLS,
 ): ToolResult[] {
   return tools.map((t) => {
-    const candidates = t.paths ?? BIN_DIRS.map((d) => `${d}/${t.name}`);
-    for (const c of candidates) {
-      const r = resolveInRootfs(index, c);
-      if (r !== null) {
-        return {
-          name: t.name,
-          package: t.package,
-          found: true,
-          path: `/${c}`,
-          resolved: r === c ? null : `/${r}`,
-        };
+    const commands = t.commands.map((command): CommandResult => {
+      const candidates = t.paths ?? BIN_DIRS.map((d) => `${d}/${command}`);
+      for (const c of candidates) {
+        const r = resolveInRootfs(index, c);
+        if (r !== null) return { command, found: true, path: `/${c}`, resolved: r === c ? null : `/${r}` };
       }
-    }
-    return { name: t.name, package: t.package, found: false, path: null, resolved: null };
+      return { command, found: false, path: null, resolved: null };
+    });
+    const first = commands[0]!;
+    return {
+      name: t.name,
+      package: t.name,
+      found: commands.every((c) => c.found),
+      path: first.path,
+      resolved: first.resolved,
+      commands,
+    };
   });
 }
 

@@ -26,16 +26,24 @@ export function formatInspect(r: InspectReport): string[] {
       : 'rootfs.tar.gz: MISSING (this initramfs cannot carry the installer)',
   );
   out.push('');
-  out.push('  tool        package     found  path');
+  out.push('  tool        command     found  path');
   for (const t of r.tools) {
-    out.push(
-      `  ${t.name.padEnd(11)} ${t.package.padEnd(11)} ${(t.found ? 'yes' : 'NO').padEnd(6)} ${t.path ?? ''}${t.resolved ? ` -> ${t.resolved}` : ''}`,
-    );
+    for (const c of t.commands) {
+      out.push(
+        `  ${t.name.padEnd(11)} ${c.command.padEnd(11)} ${(c.found ? 'yes' : 'NO').padEnd(6)} ${c.path ?? ''}${c.resolved ? ` -> ${c.resolved}` : ''}`,
+      );
+    }
   }
   out.push('');
   out.push(
     r.missingTools.length
-      ? `missing tools: ${r.missingTools.join(', ')} (the installer needs them)`
+      ? `missing tools: ${r.tools
+          .filter((t) => !t.found)
+          .map((t) => {
+            const cmds = t.commands.filter((c) => !c.found).map((c) => c.command);
+            return cmds.length === 1 && cmds[0] === t.name ? t.name : `${t.name} (${cmds.join(', ')})`;
+          })
+          .join(', ')} (the installer needs them)`
       : r.rootfs.present
         ? 'all required tools present'
         : 'tools not checked: no rootfs.tar.gz',
@@ -52,7 +60,8 @@ export const inspectCommand: Command = {
     'Reads a bootkit without changing it: the kernel version from the bzImage header,',
     'every initramfs segment (offset, codec, entry count, uncompressed size), whether',
     'rootfs.tar.gz is present and its size, and where each tool the installer needs',
-    '(systemd, bash, efibootmgr, gawk, lvm, ifconfig, route, parted) sits in the rootfs.',
+    'sits in the rootfs: systemd, bash, efibootmgr, gawk, lvm2 (lvm), net-tools',
+    '(ifconfig, route), parted. Symlinks inside the rootfs (merged /usr) are followed.',
     '',
     '  --json   print one JSON object instead of the tables',
     '',

@@ -24,7 +24,26 @@ describe('tool check over a real tar.gz', () => {
     expect(r.every((t) => t.found)).toBe(true);
     expect(r.find((t) => t.name === 'systemd')!.path).toBe('/lib/systemd/systemd');
     expect(r.find((t) => t.name === 'parted')!.path).toBe('/sbin/parted');
-    expect(r.find((t) => t.name === 'lvm')).toMatchObject({ package: 'lvm2', path: '/sbin/lvm' });
+    expect(r.find((t) => t.name === 'lvm2')).toMatchObject({ found: true, path: '/sbin/lvm' });
+    expect(r.find((t) => t.name === 'net-tools')!.commands.map((c) => c.path)).toEqual([
+      '/sbin/ifconfig',
+      '/sbin/route',
+    ]);
+  });
+  it('a tool with two commands is missing when either is', () => {
+    const r = checkTools({
+      files: new Set(['sbin/ifconfig']),
+      dirs: new Set(),
+      symlinks: new Map(),
+      entries: 1,
+      tarSize: 0,
+    });
+    const nt = r.find((t) => t.name === 'net-tools')!;
+    expect(nt.found).toBe(false);
+    expect(nt.commands).toEqual([
+      { command: 'ifconfig', found: true, path: '/sbin/ifconfig', resolved: null },
+      { command: 'route', found: false, path: null, resolved: null },
+    ]);
   });
   it('names a missing tool', async () => {
     const r = checkTools(await index(cache.get('no-parted').rootfsTar!));
@@ -35,7 +54,7 @@ describe('tool check over a real tar.gz', () => {
     const r = checkTools(await index(cache.get('merged-usr').rootfsTar!));
     expect(r.every((t) => t.found)).toBe(true);
     expect(r.find((t) => t.name === 'bash')).toMatchObject({ path: '/bin/bash', resolved: '/usr/bin/bash' });
-    expect(r.find((t) => t.name === 'lvm')).toMatchObject({
+    expect(r.find((t) => t.name === 'lvm2')).toMatchObject({
       path: '/sbin/lvm',
       resolved: '/usr/lib/lvm2/lvm',
     });
