@@ -15,6 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { crc32, createGzip } from 'node:zlib';
 import tarStream from 'tar-stream';
+import { EmtError } from '../errors.ts';
 import { noProgress, type ProgressSink } from '../progress.ts';
 import {
   alignAfterCut,
@@ -332,7 +333,15 @@ export async function rewriteRootfsTar(opts: RewriteRootfsOptions): Promise<Rewr
   const file = typeof opts.input === 'string' ? opts.input : (opts.name ?? 'rootfs.tar.gz');
   const entries = await installerEntries(opts.scriptsDir, opts.sourceDateEpoch, opts.extraFiles, opts.conf);
   const blob = await encodeEntries(entries);
-  const total = typeof opts.input === 'string' ? (await stat(opts.input)).size : (opts.inputSize ?? null);
+  const total =
+    typeof opts.input === 'string'
+      ? await stat(opts.input).then(
+          (st) => st.size,
+          (e: NodeJS.ErrnoException) => {
+            throw new EmtError('initramfs', 'OPEN', `${file}: cannot read (${e.code ?? e.message})`, file);
+          },
+        )
+      : (opts.inputSize ?? null);
   const stream =
     typeof opts.input === 'string' ? createReadStream(opts.input, { highWaterMark: 1 << 20 }) : opts.input;
   const progress = opts.onProgress ?? noProgress;
@@ -352,7 +361,10 @@ export async function rewriteRootfsTar(opts: RewriteRootfsOptions): Promise<Rewr
       detail: file,
     });
   };
-  const out = await OutFile.create(opts.output);
+  const out = await OutFile.create(opts.output).catch((e: NodeJS.ErrnoException) => {
+    if (typeof opts.input !== 'string') opts.input.destroy();
+    throw new EmtError('io', 'OUT', `${opts.output}: cannot write (${e.code ?? e.message})`, opts.output);
+  });
   const ctx: Ctx = {
     file,
     blob,

@@ -471,6 +471,37 @@ describe('rewriteRootfsTar streams', () => {
     expect(await readdir(work)).toEqual([]);
   });
 
+  it('handles an archive with no entries, and names unreadable input and unwritable output', async () => {
+    const work = await mkdtemp(join(dir, 'empty-'));
+    const input = join(work, 'in.tar.gz');
+    await writeFile(input, gzipSync(Buffer.alloc(10240)));
+    for (const mode of MODES) {
+      const output = join(work, `out-${mode}.tar.gz`);
+      const r = await rewriteRootfsTar({ input, output, scriptsDir: SCRIPTS, mode, sourceDateEpoch: EPOCH });
+      expect(r.oldEntries).toBe(0);
+      sh(`gzip -t ${output}`);
+      expect(sh(`tar -tzf ${output}`).toString()).toContain('opt/emt-installer/install.sh');
+    }
+    await expect(
+      rewriteRootfsTar({
+        input: join(work, 'missing.tar.gz'),
+        output: join(work, 'o'),
+        scriptsDir: SCRIPTS,
+        mode: 'splice',
+        sourceDateEpoch: EPOCH,
+      }),
+    ).rejects.toThrow(/missing.tar.gz: cannot read \(ENOENT\)/);
+    await expect(
+      rewriteRootfsTar({
+        input,
+        output: join(work, 'no/such/dir/o'),
+        scriptsDir: SCRIPTS,
+        mode: 'splice',
+        sourceDateEpoch: EPOCH,
+      }),
+    ).rejects.toThrow(/no\/such\/dir\/o: cannot write \(ENOENT\)/);
+  });
+
   it('gives the same bytes on every run, in each mode', async () => {
     const work = await mkdtemp(join(dir, 'repro-'));
     const input = join(work, 'in.tar.gz');
