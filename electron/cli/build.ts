@@ -17,7 +17,7 @@ export const buildCommand: Command = {
     '                     --os-image F [--os-image-sha256 F] [--config F] [--password-file F]',
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
-    '                     [--allow-missing-tools] --out <iso> [--json]',
+    '                     [--allow-missing-tools] [--recompress-rootfs] --out <iso> [--json]',
     '',
     'Runs inspect -> inject -> stage -> ESP/config images -> master and writes <iso> and',
     '<iso>.sha256. The ISO is a hybrid: write it raw to a stick (any dd-style writer) or',
@@ -42,6 +42,9 @@ export const buildCommand: Command = {
     '                       the same inputs and N give the same ISO, byte for byte',
     '  --installer-scripts DIR  what runs on the edge node (default: installer-scripts/)',
     '  --allow-missing-tools    build even if the bootkit lacks a tool the installer needs',
+    '  --recompress-rootfs  gzip the new rootfs.tar.gz whole (a little smaller, slower);',
+    '                       by default the old compressed bytes are kept and only our',
+    '                       files are deflated after them',
     '  --json               progress and the result as JSON lines on stdout',
     '',
     'Nothing is left behind on failure or Ctrl-C: the ISO is written to a temp file',
@@ -64,6 +67,7 @@ export const buildCommand: Command = {
       'source-date-epoch': 'string',
       'installer-scripts': 'string',
       'allow-missing-tools': 'bool',
+      'recompress-rootfs': 'bool',
       out: 'string',
       json: 'bool',
     });
@@ -102,6 +106,7 @@ export const buildCommand: Command = {
         engine,
         bios: bool(p, 'bios'),
         allowMissingTools: bool(p, 'allow-missing-tools'),
+        rootfsMode: bool(p, 'recompress-rootfs') ? 'recompress' : 'splice',
         ...(epoch !== undefined ? { sourceDateEpoch: Number(epoch) } : {}),
         onProgress: (e) => {
           if (json) io.out(JSON.stringify({ type: 'progress', ...e }));

@@ -123,7 +123,7 @@ describe('emt-usb build refuses bad input cleanly', () => {
     const d = await outDir('o7');
     await refused(
       ['--bootkit', noParted, '--os-image', os, '--out', join(d, 'x.iso')],
-      /lacks what the installer needs: parted \(package parted\) \(--allow-missing-tools builds anyway\)/,
+      /lacks what the installer needs: parted \(no parted\) \(--allow-missing-tools builds anyway\)/,
       d,
     );
     const r = await cli([
