@@ -352,13 +352,26 @@ export interface CpioWriteEntry {
  * A streaming cpio writer: entries in, bytes out. Positions count from `start`
  * (so data padding stays 4-aligned in the output file).
  */
+export interface CpioWriteOptions {
+  /** Output position of the first byte (keeps data padding aligned in a bigger file). */
+  start?: number;
+  /** Like `cpio --reproducible`: inodes numbered 1, 2, ... in order, device numbers 0. */
+  reproducible?: boolean;
+  /** Owner and group 0 for every entry. */
+  rootOwner?: boolean;
+}
+
 export async function* cpioBytes(
   entries: AsyncIterable<CpioWriteEntry> | Iterable<CpioWriteEntry>,
-  start = 0,
+  opts: CpioWriteOptions = {},
 ) {
-  let pos = start;
+  let pos = opts.start ?? 0;
+  let ino = 0;
   for await (const e of entries) {
-    const head = encodeHeader(e.header);
+    const h = { ...e.header };
+    if (opts.reproducible) Object.assign(h, { ino: ++ino, devMajor: 0, devMinor: 0 });
+    if (opts.rootOwner) Object.assign(h, { uid: 0, gid: 0 });
+    const head = encodeHeader(h);
     yield head;
     pos += head.length;
     let n = 0;
@@ -387,5 +400,23 @@ export async function* cpioBytes(
   yield t;
 }
 
-export const cpioReadable = (entries: Iterable<CpioWriteEntry> | AsyncIterable<CpioWriteEntry>, start = 0) =>
-  Readable.from(cpioBytes(entries, start), { objectMode: false });
+export const cpioReadable = (
+  entries: Iterable<CpioWriteEntry> | AsyncIterable<CpioWriteEntry>,
+  opts: CpioWriteOptions = {},
+) => Readable.from(cpioBytes(entries, opts), { objectMode: false });
+
+/** Thin streaming shell: run a parser over any byte source (a Readable, a file stream). */
+export async function readCpio(
+  source: AsyncIterable<Buffer | Uint8Array>,
+  handlers: CpioHandlers,
+  where: string,
+  opts: { strictNames?: boolean; single?: boolean } = {},
+): Promise<CpioParser> {
+  const p = new CpioParser(handlers, where, opts);
+  for await (const c of source) {
+    await p.write(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+    if (p.done) return p;
+  }
+  p.end();
+  return p;
+}

@@ -7,10 +7,12 @@ import {
   type CpioEntry,
   CpioParser,
   cpioBytes,
+  cpioReadable,
   encodeHeader,
   fileHeader,
   pad4,
   parseHeader,
+  readCpio,
   S_IFREG,
   trailer,
   unsafeName,
@@ -158,6 +160,31 @@ describe('writer', () => {
     expect(st.mode & 0o7777).toBe(0o600);
     expect(Math.floor(st.mtimeMs / 1000)).toBe(1_234_567_890);
     expect(readFileSync(join(work, 'ext/bin/tool'), 'utf8')).toBe('abcde');
+  });
+  it('reproducible numbering and root owner where asked; readCpio reads it back from a Readable', async () => {
+    const entries = [
+      {
+        header: { ...hdr('a', 1, 777, 0o100644), uid: 1000, gid: 1000, devMajor: 8 },
+        data: Buffer.from('a'),
+      },
+      { header: { ...hdr('b', 0, 555, 0o040755), uid: 5 } },
+    ];
+    const seen: CpioEntry[] = [];
+    await readCpio(
+      cpioReadable(entries, { reproducible: true, rootOwner: true }),
+      { entry: (e) => void seen.push(e) },
+      'mem',
+    );
+    expect(seen.map((e) => [e.name, e.ino, e.uid, e.gid, e.devMajor])).toEqual([
+      ['a', 1, 0, 0, 0],
+      ['b', 2, 0, 0, 0],
+    ]);
+    const kept: CpioEntry[] = [];
+    await readCpio(cpioReadable(entries), { entry: (e) => void kept.push(e) }, 'mem');
+    expect(kept.map((e) => [e.ino, e.uid])).toEqual([
+      [777, 1000],
+      [555, 5],
+    ]);
   });
   it('refuses a data stream of the wrong size', async () => {
     const run = async () => {
