@@ -2,7 +2,7 @@
 // OS image, user-apps) are never copied: they reach xorriso as graft points
 // (`/iso/path=/disk/path`); only small generated files are written to a stage dir.
 import { lstat, mkdir, readdir, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { BuildError } from './build-error.ts';
 
 export type StageSource =
@@ -143,7 +143,7 @@ export async function materialize(entries: StageEntry[], stageDir: string): Prom
       await mkdir(dirname(disk), { recursive: true });
       await writeFile(disk, e.source.data);
       grafts.push({ isoPath: e.isoPath, diskPath: disk });
-    } else grafts.push({ isoPath: e.isoPath, diskPath: e.source.path });
+    } else grafts.push({ isoPath: e.isoPath, diskPath: resolve(e.source.path) });
   }
   return grafts;
 }

@@ -6,6 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderBar } from '../../electron/cli/build.ts';
 import { main } from '../../electron/cli/index.ts';
 import { buildInstaller } from '../../electron/jobs/build.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
@@ -204,5 +205,20 @@ describe('emt-usb build succeeds', () => {
     });
     await expect(run).rejects.toMatchObject({ code: 'CANCELLED' });
     expect(await readdir(d)).toEqual([]);
+  });
+});
+
+describe('renderBar', () => {
+  it('draws a bar with percent and speed for known totals, the count otherwise', () => {
+    expect(renderBar({ stage: 'master', done: 50, total: 200, unit: 'bytes' }, 3 * 2 ** 20, 8)).toBe(
+      'master    [##------]  25%  3.0 MiB/s',
+    );
+    expect(renderBar({ stage: 'verify', done: 200, total: 200, unit: 'bytes' }, undefined, 4)).toBe(
+      'verify    [####] 100%',
+    );
+    expect(renderBar({ stage: 'inject', done: 5 * 2 ** 20, total: null, unit: 'bytes' }, undefined)).toBe(
+      'inject    5.0 MiB',
+    );
+    expect(renderBar({ stage: 'images', done: 0, total: null, unit: 'steps' }, undefined)).toBe('images');
   });
 });

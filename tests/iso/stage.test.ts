@@ -98,6 +98,14 @@ describe('planMeta + materialize', () => {
     expect(await readFile(join(stageDir, 'boot/grub/grub.cfg'), 'utf8')).toBe('menuentry x {}\n');
   });
 
+  it('grafts relative sources by absolute path (xorriso may run elsewhere)', async () => {
+    const grafts = await materialize(
+      [{ isoPath: '/boot/vmlinuz', source: { kind: 'file', path: 'k/vmlinuz' } }],
+      dir,
+    );
+    expect(grafts).toEqual([{ isoPath: '/boot/vmlinuz', diskPath: join(process.cwd(), 'k/vmlinuz') }]);
+  });
+
   it('refuses a path staged twice and unclean ISO paths', async () => {
     const f = { kind: 'bytes' as const, data: new Uint8Array(1) };
     await expect(
