@@ -139,36 +139,47 @@ async function viaTransform(
     }
   };
   const feeding = feed().catch((e: unknown) => t.destroy(e as Error));
-  // Events, not for-await: lzma-native's readable-stream 3 iterator can miss 'end'.
   try {
-    await new Promise<void>((resolve, reject) => {
-      let pending: Promise<void> = Promise.resolve();
-      t.on('data', (c: Buffer) => {
-        try {
-          signal?.throwIfAborted();
-          const r = sink(c);
-          if (r instanceof Promise) {
-            t.pause();
-            pending = r.then(
-              () => void t.resume(),
-              (e: unknown) => reject(e),
-            );
-          }
-        } catch (e) {
-          reject(e);
-        }
-      });
-      t.once('end', () => pending.then(resolve, reject));
-      t.once('error', reject);
-      t.once('close', () => {
-        if (!t.readableEnded) reject(new Error('stream closed before its end'));
-      });
-    });
+    await drainTo(t, sink, signal);
   } finally {
     finished = true;
     t.destroy();
   }
   await feeding;
+}
+
+/**
+ * Pass every chunk `t` produces to `sink` (awaited: backpressure) until it ends.
+ * Events, not for-await: lzma-native's readable-stream 3 iterator can miss 'end'.
+ */
+export function drainTo(t: Transform, sink: ByteSink, signal?: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let pending: Promise<void> = Promise.resolve();
+    let ended = false;
+    t.on('data', (c: Buffer) => {
+      try {
+        signal?.throwIfAborted();
+        const r = sink(c);
+        if (r instanceof Promise) {
+          t.pause();
+          pending = r.then(
+            () => void t.resume(),
+            (e: unknown) => reject(e),
+          );
+        }
+      } catch (e) {
+        reject(e);
+      }
+    });
+    t.once('end', () => {
+      ended = true;
+      pending.then(resolve, reject);
+    });
+    t.once('error', reject);
+    t.once('close', () => {
+      if (!ended) reject(new Error('stream closed before its end'));
+    });
+  });
 }
 
 /** Length of a gzip member header (RFC 1952), or throws. */

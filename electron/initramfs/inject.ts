@@ -16,7 +16,7 @@ import { basename, dirname, join } from 'node:path';
 import { PassThrough, type Transform } from 'node:stream';
 import { EmtError } from '../errors.ts';
 import type { ProgressSink } from '../progress.ts';
-import { type Codec, createEncoder, isOutputCodec, type OutputCodec } from './codecs.ts';
+import { type Codec, createEncoder, drainTo, isOutputCodec, type OutputCodec } from './codecs.ts';
 import {
   type CpioEntry,
   type CpioHandlers,
@@ -128,9 +128,7 @@ class Recoder {
   ) {
     const enc = createEncoder(codec);
     this.enc = enc;
-    this.pump = (async () => {
-      for await (const c of enc) await file.write(c as Buffer);
-    })();
+    this.pump = drainTo(enc, (c) => file.write(c));
     this.pump.catch(() => {});
   }
   async put(buf: Buffer): Promise<void> {
