@@ -101,6 +101,10 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
   const bootInputs = bootkitInputs(o);
   if (o.passwordFile && !o.config)
     throw new UsageError('--password-file needs --config (the site config it belongs to)');
+  const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
+  if (inputs.some((f) => f !== undefined && resolve(f) === resolve(o.out))) {
+    throw new UsageError(`--out ${o.out} is one of the inputs: choose another output path`);
+  }
   await checkOutput(o.out);
   await checkOsImage(o.osImage);
   const expectedSha = o.osImageSha256

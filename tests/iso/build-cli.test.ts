@@ -155,6 +155,11 @@ describe('emt-usb build refuses bad input cleanly', () => {
     );
     await refused(['--bootkit', kit, '--out', join(d, 'x.iso')], /missing required option --os-image/, d);
     await refused(
+      ['--bootkit', kit, '--os-image', os, '--out', os],
+      /--out .*os\.img is one of the inputs/,
+      d,
+    );
+    await refused(
       ['--bootkit', kit, '--os-image', os, '--engine', 'fast', '--out', join(d, 'x.iso')],
       /--engine must be auto, wasm or native/,
       d,
