@@ -231,6 +231,25 @@ describe('bad input: an error naming file and problem, and no file left behind',
     ).rejects.toThrow(/abort/i);
     expect(readdirSync(dir)).toEqual([]);
   });
+  it('an abort in the middle (after the first segment) leaves nothing behind', async () => {
+    const dir = mkdtempSync(join(work, 'abort-mid-'));
+    const ac = new AbortController();
+    let events = 0;
+    await expect(
+      injectInitramfs({
+        initramfs: cache.get('ucode-zstd').initramfs,
+        scriptsDir: scripts,
+        out: join(dir, 'o.img'),
+        signal: ac.signal,
+        onProgress: (e) => {
+          events++;
+          if (e.stage === 'walk') ac.abort();
+        },
+      }),
+    ).rejects.toThrow(/abort/i);
+    expect(events).toBeGreaterThan(0);
+    expect(readdirSync(dir)).toEqual([]);
+  });
   it('a scripts dir without the unit', async () => {
     const dir = mkdtempSync(join(work, 'nounit-'));
     mkdirSync(join(dir, 's'));
