@@ -9,6 +9,7 @@
 //   entries with our names stay in the archive and are shadowed: tar extracts in
 //   order and the later entry overwrites the earlier one.
 import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -109,6 +110,7 @@ class OutFile {
   private constructor(
     readonly fh: FileHandle,
     readonly tmp: string,
+    readonly output: string,
   ) {}
 
   static async create(output: string): Promise<OutFile> {
@@ -117,7 +119,7 @@ class OutFile {
       dirname(output),
       `.${basename(output)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
     );
-    return new OutFile(await open(tmp, 'wx', 0o644), tmp);
+    return new OutFile(await open(tmp, 'wx', 0o644), tmp, output);
   }
 
   /** Takes ownership of `b` (it must not change until flushed). */
@@ -134,7 +136,12 @@ class OutFile {
 
   private async writeAll(b: Uint8Array, pos: number): Promise<void> {
     let off = 0;
-    while (off < b.length) off += (await this.fh.write(b, off, b.length - off, pos + off)).bytesWritten;
+    try {
+      while (off < b.length) off += (await this.fh.write(b, off, b.length - off, pos + off)).bytesWritten;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? String(e);
+      throw new EmtError('io', 'WRITE', `${this.output}: cannot write (${code})`, this.output);
+    }
   }
 
   private async settleOldest(): Promise<void> {
@@ -213,7 +220,8 @@ async function recompress(
     await feed(ctx, reader, async () => {
       if (full) {
         full = false;
-        await new Promise<void>((resolve) => gzip.once('drain', resolve));
+        // A failed write (disk full) ends the consumer: stop waiting for a drain then.
+        await Promise.race([once(gzip, 'drain'), drain]);
       }
     });
     walker.end();

@@ -502,6 +502,34 @@ describe('rewriteRootfsTar streams', () => {
     ).rejects.toThrow(/no\/such\/dir\/o: cannot write \(ENOENT\)/);
   });
 
+  it.skipIf(process.getuid?.() !== 0)(
+    'reports a full disk as one error and leaves nothing (1 MiB tmpfs)',
+    async () => {
+      const work = await mkdtemp(join(dir, 'full-'));
+      const input = join(work, 'in.tar.gz');
+      await writeFile(input, sh(`tar -C ${src} -czf - .`));
+      const mnt = join(work, 'mnt');
+      await mkdir(mnt);
+      sh(`mount -t tmpfs -o size=1m tmpfs ${mnt}`);
+      try {
+        for (const mode of MODES) {
+          await expect(
+            rewriteRootfsTar({
+              input,
+              output: join(mnt, 'out.tar.gz'),
+              scriptsDir: SCRIPTS,
+              mode,
+              sourceDateEpoch: EPOCH,
+            }),
+          ).rejects.toThrow(/mnt\/out.tar.gz: cannot write \(ENOSPC\)/);
+          expect(await readdir(mnt)).toEqual([]);
+        }
+      } finally {
+        sh(`umount ${mnt}`);
+      }
+    },
+  );
+
   it('gives the same bytes on every run, in each mode', async () => {
     const work = await mkdtemp(join(dir, 'repro-'));
     const input = join(work, 'in.tar.gz');
