@@ -7,8 +7,17 @@
 // rather than stopping in the backing file's page cache.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { homedir } from 'node:os';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { flash } from '../electron/flash/writer.ts';
 
@@ -46,6 +55,7 @@ if (process.getuid?.() !== 0) {
   process.exit(2);
 }
 const image = makeImage();
+const logs = mkdtempSync(join(tmpdir(), 'emt-bench-flash-logs-')); // one log per run; not worth keeping
 const backing = join(cache, 'stick.img');
 execFileSync('truncate', ['-s', String((MB + 64) << 20), backing]);
 const dev = execFileSync('losetup', ['-f', '--show', '--direct-io=on', backing], { encoding: 'utf8' }).trim();
@@ -55,9 +65,9 @@ const variants: Record<string, string[][]> = {
     ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
     ['cmp', '-n', String(MB << 20), image, dev],
   ],
-  'emt-usb flash (write + verify)': [[...emt, 'flash', image, '--device', dev, '--yes', '--log-dir', cache]],
+  'emt-usb flash (write + verify)': [[...emt, 'flash', image, '--device', dev, '--yes', '--log-dir', logs]],
   'emt-usb flash --no-verify': [
-    [...emt, 'flash', image, '--device', dev, '--yes', '--no-verify', '--log-dir', cache],
+    [...emt, 'flash', image, '--device', dev, '--yes', '--no-verify', '--log-dir', logs],
   ],
   'dd oflag=direct conv=fsync (write only)': [
     ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
@@ -71,7 +81,7 @@ const engine = async (verify: boolean): Promise<number> => {
     verify,
     yes: true,
     showAll: false,
-    logDir: cache,
+    logDir: logs,
   });
   if (out.results[0]!.status !== 'ok') throw new Error(out.results[0]!.message);
   return (performance.now() - t0) / 1000;
@@ -101,6 +111,7 @@ try {
 } finally {
   execFileSync('losetup', ['-d', dev]);
   rmSync(backing, { force: true });
+  rmSync(logs, { recursive: true, force: true });
 }
 console.log(`bench:flash  ${MB} MiB image, loop device on a file, ${RUNS} runs each (median, all)`);
 for (const [label, xs] of Object.entries(times))
