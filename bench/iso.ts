@@ -3,7 +3,9 @@
 // initrd stand-in (~60 MB), a 1 GiB OS image of random bytes, and a few thousand
 // small files. The tree is generated once and cached under $EMT_CACHE_DIR.
 //
-//   EMT_BENCH_RUNS=N   runs per contender (best time counts; default 2)
+//   EMT_BENCH_RUNS=N   rounds (best time of each contender counts; default 3)
+//   EMT_BENCH_SYNC=1   include `sync` (writing back to disk) in every time
+//   EMT_BENCH_OUT=DIR  where outputs go (e.g. /dev/shm to leave the disk out)
 import { execFileSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
 import {
@@ -13,18 +15,21 @@ import {
   mkdirSync,
   mkdtempSync,
   openSync,
+  readFileSync,
   renameSync,
   rmSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { homedir, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runXorriso, type XorrisoEngine } from '../electron/iso/xorriso.ts';
 import { findNative, findWasm } from '../electron/iso/xorriso-engines.ts';
 
 const EPOCH = 1_764_158_400;
-const RUNS = Math.max(1, Number(process.env.EMT_BENCH_RUNS ?? 2));
+const RUNS = Math.max(1, Number(process.env.EMT_BENCH_RUNS ?? 3));
+// Count writing back to disk too (default: no, the page cache absorbs 1 GiB).
+const SYNC = process.env.EMT_BENCH_SYNC === '1';
 const MiB = 2 ** 20;
 const cacheRoot = process.env.EMT_CACHE_DIR || join(homedir(), '.cache', 'emt-usb');
 // Bump when the tree recipe below changes.
@@ -121,40 +126,75 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function timeBest(
-  label: string,
-  run: (out: string) => Promise<void>,
-  outDir: string,
-): Promise<{ ms: number; out: string }> {
-  let best = Number.POSITIVE_INFINITY;
-  const out = join(outDir, `${label}.out`);
-  for (let i = 0; i < RUNS; i++) {
-    rmSync(out, { recursive: true, force: true });
-    const t0 = performance.now();
-    await run(out);
-    const ms = performance.now() - t0;
-    console.log(`  ${label.padEnd(8)} run ${i + 1}: ${(ms / 1000).toFixed(2)} s`);
-    best = Math.min(best, ms);
+interface Contender {
+  name: string;
+  run: (out: string) => Promise<void>;
+  best: number;
+  /** CPU time (user + system) of the best run's child processes. */
+  bestCpu: number;
+  out: string;
+}
+
+// CPU time of our reaped children (cutime + cstime in /proc/self/stat, Linux):
+// a fairer measure than wall time when the machine is busy with other work.
+const TICK_MS = 1000 / Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim() || 100);
+function childCpuMs(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[13]) + Number(fields[14])) * TICK_MS;
+  } catch {
+    return Number.NaN;
   }
-  return { ms: best, out };
+}
+
+// Rounds interleave the contenders (cp, native, wasm, cp, ...) so that load from
+// other work on the machine hits them alike; the best time of each counts.
+async function race(contenders: Contender[], outDir: string): Promise<void> {
+  for (let i = 0; i < RUNS; i++) {
+    for (const c of contenders) {
+      rmSync(c.out, { recursive: true, force: true });
+      const cpu0 = childCpuMs();
+      const t0 = performance.now();
+      await c.run(c.out);
+      if (SYNC) execFileSync('sync', ['-f', outDir]);
+      const ms = performance.now() - t0;
+      const cpu = childCpuMs() - cpu0;
+      console.log(
+        `  ${c.name.padEnd(16)} run ${i + 1}: ${(ms / 1000).toFixed(2)} s wall, ${(cpu / 1000).toFixed(2)} s cpu`,
+      );
+      if (ms < c.best) {
+        c.best = ms;
+        c.bestCpu = cpu;
+      }
+    }
+  }
 }
 
 async function main(): Promise<void> {
   const { files, bytes } = makeTree();
-  console.log(`bench: tree ${files} files, ${(bytes / MiB).toFixed(0)} MiB; best of ${RUNS} run(s) each`);
-  const outDir = mkdtempSync(join(tmpdir(), 'emt-bench-iso-'));
+  console.log(
+    `bench: tree ${files} files, ${(bytes / MiB).toFixed(0)} MiB; best of ${RUNS} round(s)${SYNC ? ', with sync' : ''}`,
+  );
+  console.log(
+    `bench: outputs in ${process.env.EMT_BENCH_OUT || tmpdir()}; load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  const outDir = mkdtempSync(join(process.env.EMT_BENCH_OUT || tmpdir(), 'emt-bench-iso-'));
   try {
-    const results: [string, number][] = [];
-    // cp first: it also brings the tree into the page cache for everyone after it.
-    const cp = await timeBest(
-      'cp',
-      async (out) => {
-        execFileSync('cp', ['-r', join(treeDir, 'tree'), out]);
-        execFileSync('sync', ['-f', outDir]);
-      },
-      outDir,
-    );
-    results.push(['cp -r (floor)', cp.ms]);
+    const contenders: Contender[] = [];
+    const add = (name: string, run: (out: string) => Promise<void>) =>
+      contenders.push({
+        name,
+        run,
+        best: Number.POSITIVE_INFINITY,
+        bestCpu: Number.NaN,
+        out: join(outDir, name.replace(/\W+/g, '-')),
+      });
+    add('cp -r (floor)', async (out) => {
+      execFileSync('cp', ['-r', join(treeDir, 'tree'), out]);
+    });
     const isos: Partial<Record<XorrisoEngine, string>> = {};
     for (const engine of ['native', 'wasm'] as const) {
       if (engine === 'native' && !(await findNative())) {
@@ -165,28 +205,28 @@ async function main(): Promise<void> {
         console.log('  wasm: not built (npm run setup), skipped');
         continue;
       }
-      const r = await timeBest(
-        engine,
-        async (out) => {
-          await runXorriso(argv(out), { engine, sourceDateEpoch: EPOCH });
-          execFileSync('sync', ['-f', outDir]);
-        },
-        outDir,
-      );
-      results.push([`xorriso ${engine}`, r.ms]);
-      isos[engine] = r.out;
+      add(`xorriso ${engine}`, async (out) => {
+        await runXorriso(argv(out), { engine, sourceDateEpoch: EPOCH });
+        isos[engine] = out;
+      });
     }
-
-    const native = results.find(([n]) => n === 'xorriso native')?.[1];
+    // One untimed cp brings the tree into the page cache for everyone.
+    execFileSync('cp', ['-r', join(treeDir, 'tree'), join(outDir, 'warm-up')]);
+    rmSync(join(outDir, 'warm-up'), { recursive: true, force: true });
+    await race(contenders, outDir);
+    const cp = contenders[0]!;
+    const native = contenders.find((c) => c.name === 'xorriso native');
+    const col = (v: string, w: number) => v.padStart(w);
     console.log('');
     console.log(
-      `${'contender'.padEnd(16)} ${'time'.padStart(8)} ${'MB/s'.padStart(7)} ${'x cp'.padStart(6)} ${'x native'.padStart(9)}`,
+      `${'contender'.padEnd(16)}${col('wall', 9)}${col('MB/s', 7)}${col('x cp', 7)}${col('x native', 10)}${col('cpu', 9)}${col('cpu x native', 14)}`,
     );
-    for (const [name, ms] of results) {
-      const mbps = bytes / MiB / (ms / 1000);
-      const vsNative = native ? (ms / native).toFixed(2) : '-';
+    for (const c of contenders) {
+      const mbps = bytes / MiB / (c.best / 1000);
+      const vsNative = native ? (c.best / native.best).toFixed(2) : '-';
+      const cpuVsNative = native ? (c.bestCpu / native.bestCpu).toFixed(2) : '-';
       console.log(
-        `${name.padEnd(16)} ${`${(ms / 1000).toFixed(2)} s`.padStart(8)} ${mbps.toFixed(0).padStart(7)} ${(ms / cp.ms).toFixed(2).padStart(6)} ${vsNative.padStart(9)}`,
+        `${c.name.padEnd(16)}${col(`${(c.best / 1000).toFixed(2)} s`, 9)}${col(mbps.toFixed(0), 7)}${col((c.best / cp.best).toFixed(2), 7)}${col(vsNative, 10)}${col(`${(c.bestCpu / 1000).toFixed(2)} s`, 9)}${col(cpuVsNative, 14)}`,
       );
     }
     if (isos.native && isos.wasm) {
