@@ -86,9 +86,22 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
 
 // QEMU processes still running, killed if the test process exits early.
 const live = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const c of live) killGroup(c, 'SIGKILL');
-});
+let guarded = false;
+// QEMU runs in its own process group (so it can be killed whole), which also means a
+// signal to the test runner does not reach it: forward the end of this process.
+function guardExit(): void {
+  if (guarded) return;
+  guarded = true;
+  process.once('exit', () => {
+    for (const c of live) killGroup(c, 'SIGKILL');
+  });
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      for (const c of live) killGroup(c, 'SIGKILL');
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -123,6 +136,7 @@ export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
 
   const started = Date.now();
   const child = spawn('qemu-system-x86_64', args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  guardExit();
   live.add(child);
   const onOut = (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-8000);
