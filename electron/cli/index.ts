@@ -1,22 +1,46 @@
 // Headless CLI: the same engine as the desktop app. Each sub-command lives in
 // its own module; this file only dispatches and turns errors into exit codes.
 import { isEmtError } from '../errors.ts';
-import { buildCommand } from './build.ts';
 import type { CliIo, Command } from './command.ts';
-import { drivesCommand } from './drives.ts';
-import { flashCommand } from './flash.ts';
-import { injectCommand } from './inject.ts';
-import { inspectCommand } from './inspect.ts';
-import { verifyCommand } from './verify.ts';
 
-// Sub-commands register here (one import + one list entry each).
-const commands: Command[] = [
-  inspectCommand,
-  injectCommand,
-  drivesCommand,
-  flashCommand,
-  verifyCommand,
-  buildCommand,
+// Sub-commands register here: name, one-line summary, and a lazy loader, so
+// `emt-usb --help` or one command does not load every other command's engine.
+interface Entry {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+export const commands: Entry[] = [
+  {
+    name: 'inspect',
+    summary: 'report kernel, initramfs segments, rootfs.tar.gz and required tools of a bootkit',
+    load: async () => (await import('./inspect.ts')).inspectCommand,
+  },
+  {
+    name: 'inject',
+    summary: 'put the installer scripts into a bootkit initramfs (rootfs.tar.gz)',
+    load: async () => (await import('./inject.ts')).injectCommand,
+  },
+  {
+    name: 'build',
+    summary: 'make the installer ISO from a bootkit, an OS image and a site config',
+    load: async () => (await import('./build.ts')).buildCommand,
+  },
+  {
+    name: 'drives',
+    summary: 'list drives and whether each may be written',
+    load: async () => (await import('./drives.ts')).drivesCommand,
+  },
+  {
+    name: 'flash',
+    summary: 'write an installer image to USB sticks and verify them',
+    load: async () => (await import('./flash.ts')).flashCommand,
+  },
+  {
+    name: 'verify',
+    summary: 'check that a stick holds an image byte for byte',
+    load: async () => (await import('./verify.ts')).verifyCommand,
+  },
 ];
 
 function help(io: CliIo): void {
@@ -33,11 +57,12 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     help(io);
     return name ? 0 : 2;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     io.err(`emt-usb: unknown command '${name}' (try emt-usb --help)`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     io.out(command.usage);
     return 0;
