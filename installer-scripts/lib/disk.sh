@@ -194,3 +194,15 @@ choose_target_disk() {
   TARGET_DISK=${D_NAME[${cands[0]}]}
   say "target disk: $(disk_describe "${cands[0]}")"
 }
+
+# mount_fat OPTS DEV DIR: a FAT file system, trying the kernel's default I/O
+# charset, then utf8 and iso8859-1: kernels differ in which NLS module they ship
+# (Debian's default 'ascii' may be absent from a trimmed bootkit).
+mount_fat() {
+  local opts=$1 dev=$2 dir=$3 cs
+  mount -o "$opts" "$dev" "$dir" >>"$EMT_LOG" 2>&1 && return 0
+  for cs in utf8 iso8859-1; do
+    mount -t vfat -o "$opts,iocharset=$cs" "$dev" "$dir" >>"$EMT_LOG" 2>&1 && return 0
+  done
+  return 1
+}

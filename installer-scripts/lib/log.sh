@@ -42,11 +42,13 @@ die() {
   trap - ERR
   local why="$*"
   [[ -n $STEP_NAME ]] && why="$STEP_NAME: $why"
-  log "emt-installer: failed: $why"
+  # The log tail first (it cannot hold the failure line yet), then the log is
+  # saved on the stick, and only then the one line a watcher waits for.
   if [[ -s $EMT_LOG ]]; then
     printf 'emt-installer: last log lines:\n' >&2
     tail -n 15 "$EMT_LOG" | sed 's/^/  | /' >&2 || true
   fi
+  log "emt-installer: failed: $why"
   if declare -F emt_on_failure >/dev/null; then emt_on_failure || true; fi
   printf 'emt-installer: failed: %s\n' "$why"
   exit 1

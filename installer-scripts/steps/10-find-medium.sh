@@ -21,9 +21,14 @@ read_installer_conf() {
 }
 
 # Try each iso9660 device; the one carrying our manifest is the medium.
+# Partitions first: mounting the whole disk would claim it exclusively and the
+# kernel would then refuse to mount EMTCONFIG, a partition of the same disk
+# (our ISO partition 1 carries the same file system, -partition_offset 16).
 _find_iso() {
-  local i dev
-  for i in "${!D_NAME[@]}"; do
+  local i dev order=()
+  for i in "${!D_NAME[@]}"; do [[ ${D_TYPE[i]} == part ]] && order+=("$i"); done
+  for i in "${!D_NAME[@]}"; do [[ ${D_TYPE[i]} != part ]] && order+=("$i"); done
+  for i in "${order[@]}"; do
     [[ ${D_FSTYPE[i]} == iso9660 ]] || continue
     dev=${D_NAME[i]}
     mountpoint -q "$ISO_MNT" 2>/dev/null && umount "$ISO_MNT" 2>/dev/null
@@ -74,7 +79,7 @@ find_medium() {
   _find_config_part
   local opts=rw
   [[ $DRY_RUN == 1 ]] && opts=ro
-  mount -o "$opts" "$CONFIG_DEV" "$CONFIG_MNT" >>"$EMT_LOG" 2>&1 ||
+  mount_fat "$opts" "$CONFIG_DEV" "$CONFIG_MNT" ||
     die "cannot mount the $CONFIG_PARTLABEL partition $CONFIG_DEV"
   CONFIG_MOUNTED=1
   say "site config partition: $CONFIG_DEV"

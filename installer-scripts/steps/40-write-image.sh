@@ -74,12 +74,18 @@ write_image() {
   reread_partitions
 }
 
+# The image's backup GPT sits at the image's end, not the disk's: move it there so
+# the space after the image can be partitioned (with whichever tool the bootkit has).
+fix_backup_gpt() {
+  if command -v sgdisk >/dev/null && run_cmd sgdisk -e "$TARGET_DISK"; then return 0; fi
+  if command -v sfdisk >/dev/null && run_cmd sfdisk --relocate gpt-bak-std "$TARGET_DISK"; then return 0; fi
+  if command -v parted >/dev/null && run_cmd parted -s --fix "$TARGET_DISK" print; then return 0; fi
+  warn "could not move the backup GPT to the end of $TARGET_DISK: the space after the image stays unused"
+}
+
 reread_partitions() {
   local tries
-  # The image's backup GPT sits at the image's end, not the disk's: move it.
-  if command -v sgdisk >/dev/null; then
-    run_cmd sgdisk -e "$TARGET_DISK" || warn "sgdisk -e failed on $TARGET_DISK"
-  fi
+  fix_backup_gpt
   for tries in 1 2 3 4 5; do
     if command -v partprobe >/dev/null && run_cmd partprobe "$TARGET_DISK"; then break; fi
     run_cmd blockdev --rereadpt "$TARGET_DISK" && break

@@ -33,7 +33,7 @@ add_boot_entry() {
       run_cmd mount -t efivarfs efivarfs "$EMT_SYSFS/firmware/efi/efivars" || warn "cannot mount efivarfs"
     fi
     mkdir -p "$ESP_MNT"
-    mount -o ro "$ESP_PART" "$ESP_MNT" >>"$EMT_LOG" 2>&1 || die "cannot mount the new ESP $ESP_PART"
+    mount_fat ro "$ESP_PART" "$ESP_MNT" || die "cannot mount the new ESP $ESP_PART"
     loader=$(_esp_loader) || { umount "$ESP_MNT" || true; die "no UEFI loader (EFI/BOOT/BOOTX64.EFI) on the new ESP $ESP_PART"; }
     umount "$ESP_MNT" >>"$EMT_LOG" 2>&1 || true
     partnum=$(cat "$EMT_SYSFS/class/block/${ESP_PART##*/}/partition") || die "cannot tell the partition number of $ESP_PART"

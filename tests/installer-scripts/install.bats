@@ -42,7 +42,7 @@ mutations() { grep -Ev '^(lsblk|mount -t iso9660 -o ro|mount -o ro|mount -o rw /
   [ "$status" -eq 0 ]
   [ "${lines[0]}" = "emt-installer: start (dry run: no disk is changed)" ]
   for i in 1 2 3 4 5 6 7 8; do [[ $output == *"emt-installer: step $i/8: "* ]]; done
-  [[ $output == *"install medium: /dev/sda on /dev/sda"* ]]
+  [[ $output == *"install medium: /dev/sda1 on /dev/sda"* ]]
   [[ $output == *"site config partition: /dev/sda3"* ]]
   [[ $output == *"target disk: /dev/nvme0n1 (64.0 GB, nvme, serial N1)"* ]]
   [[ $output == *"dry-run: gzip -dc < $T/run/iso/images/os.raw.gz | dd of=/dev/nvme0n1 bs=4M"* ]]
