@@ -22,7 +22,7 @@ export interface OpenedBootkit {
   cleanup(): Promise<void>;
 }
 
-type Kind = 'bzimage' | 'gzip-tar' | 'gzip-other' | 'other';
+type Kind = 'bzimage' | 'gzip-tar' | 'gzip-other' | 'plain-tar' | 'other';
 
 async function sniff(path: string): Promise<Kind> {
   let fh: Awaited<ReturnType<typeof open>>;
@@ -47,6 +47,7 @@ async function sniff(path: string): Promise<Kind> {
       if (inner.length >= 262 && inner.toString('latin1', 257, 262) === 'ustar') return 'gzip-tar';
       return 'gzip-other';
     }
+    if (b.length >= 262 && b.toString('latin1', 257, 262) === 'ustar') return 'plain-tar';
     return 'other';
   } finally {
     await fh.close();
@@ -89,6 +90,13 @@ export async function openBootkit(inputs: string[]): Promise<OpenedBootkit> {
     );
   }
   if (kinds[0] === 'gzip-tar') return extractTarball(input);
+  if (kinds[0] === 'plain-tar') {
+    throw new BootkitError(
+      'NOT_BOOTKIT',
+      `${input} is an uncompressed tar; a bootkit is a tar.gz (gzip it)`,
+      input,
+    );
+  }
   return {
     kind: 'initramfs',
     kernel: null,

@@ -1,4 +1,6 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openBootkit } from '../../electron/bootkit/open.ts';
 import { syntheticCache } from '../fixtures/synthetic-bootkit.ts';
@@ -36,6 +38,12 @@ describe('openBootkit', () => {
     await expect(openBootkit([b.tarball])).rejects.toThrow(
       `${b.tarball} is not a bootkit: no vmlinuz*/initramfs* inside`,
     );
+  });
+  it('says a plain tar is not a tar.gz', async () => {
+    const b = cache.get('gzip');
+    const tar = join(b.dir, 'plain.tar');
+    execFileSync('tar', ['-cf', tar, '-C', b.dir, 'main.cpio']);
+    await expect(openBootkit([tar])).rejects.toThrow(`${tar} is an uncompressed tar; a bootkit is a tar.gz`);
   });
   it('refuses a kernel alone and a missing file', async () => {
     await expect(openBootkit([cache.get('gzip').kernel])).rejects.toThrow(
