@@ -9,13 +9,13 @@ setup() {
   use_lsblk_fixture
   FIX=$T/media
   export FIX EMT_SYSFS=$T/sys EMT_INSTALLER_CONF=$T/installer.conf EMT_FINAL_PAUSE=0
-  mkdir -p "$EMT_SYSFS/firmware/efi" "$FIX/sda/images" "$FIX/sda3"
+  mkdir -p "$EMT_SYSFS/firmware/efi" "$FIX/sda1/images" "$FIX/sda3"
   printf 'config_partlabel=EMTCONFIG\nmanifest=/emt-installer.json\n' >"$EMT_INSTALLER_CONF"
-  echo '{"build":"test"}' >"$FIX/sda/emt-installer.json"
+  echo '{"build":"test"}' >"$FIX/sda1/emt-installer.json"
   head -c $((8 << 20)) /dev/zero >"$T/os.raw"
   sgdisk -n1:2048:+2M -t1:ef00 -c1:esp -n2:0:0 -c2:rootfs "$T/os.raw" >/dev/null
-  gzip -c "$T/os.raw" >"$FIX/sda/images/os.raw.gz"
-  (cd "$FIX/sda/images" && sha256sum os.raw.gz >os.raw.gz.sha256)
+  gzip -c "$T/os.raw" >"$FIX/sda1/images/os.raw.gz"
+  (cd "$FIX/sda1/images" && sha256sum os.raw.gz >os.raw.gz.sha256)
   write_config_env "$FIX/sda3/emt/config.env" hostname=node-1 lvm_size_ingb=10 "runcmd_count=1" \
     "http_proxy=$(enc "http://p.example.com:911")"
   mkdir -p "$FIX/sda3/emt/runcmd"
@@ -81,7 +81,7 @@ mutations() { grep -Ev '^(lsblk|mount -t iso9660 -o ro|mount -o ro|mount -o rw /
 }
 
 @test "missing OS image: clear message, log on the stick" {
-  rm "$FIX"/sda/images/*
+  rm "$FIX"/sda1/images/*
   { stick_rows; lsblk_row /dev/nvme0n1 disk $((64 * GB)) TRAN=nvme; } >"$LSBLK_OUT"
   run "$SCRIPTS/install.sh"
   [ "$status" -eq 1 ]
@@ -98,7 +98,8 @@ mutations() { grep -Ev '^(lsblk|mount -t iso9660 -o ro|mount -o ro|mount -o rw /
 }
 
 @test "a stick without EMTCONFIG partition is refused" {
-  { lsblk_row /dev/sda disk 2000000000 TRAN=usb FSTYPE=iso9660; lsblk_row /dev/nvme0n1 disk $((64 * GB)) TRAN=nvme; } >"$LSBLK_OUT"
+  { lsblk_row /dev/sda disk 2000000000 TRAN=usb FSTYPE=iso9660; lsblk_row /dev/sda1 part 1500000000 PKNAME=/dev/sda FSTYPE=iso9660
+    lsblk_row /dev/nvme0n1 disk $((64 * GB)) TRAN=nvme; } >"$LSBLK_OUT"
   run "$SCRIPTS/install.sh"
   [ "$status" -eq 1 ]
   [[ ${lines[-1]} == "emt-installer: failed: find the install medium: no EMTCONFIG partition on the install medium /dev/sda"* ]]
