@@ -22,7 +22,8 @@ export const injectCommand: Command = {
   usage: [
     'usage: emt-usb inject --bootkit <tar.gz|initramfs> [--kernel F] --installer-scripts <dir>',
     '                      --out <initramfs> [--mode fast|segment|single]',
-    '                      [--codec gzip|zstd|xz|none] [--source-date-epoch N] [--json]',
+    '                      [--codec gzip|zstd|xz|none] [--rootfs splice|recompress]',
+    '                      [--source-date-epoch N] [--json]',
     '',
     'Writes a new initramfs whose rootfs.tar.gz carries installer-scripts/ under',
     '/opt/emt-installer/, its unit in /etc/systemd/system/ enabled by a',
@@ -39,6 +40,9 @@ export const injectCommand: Command = {
     '  --codec C       output codec for --mode single (default: the input main codec);',
     '                  in segment mode, used for a main segment in a codec we cannot',
     '                  write (lz4, bzip2, lzma; default gzip)',
+    '  --rootfs splice|recompress   how rootfs.tar.gz is rebuilt: splice keeps the old',
+    '                  compressed bytes and compresses only the new tail (default for',
+    '                  fast); recompress decodes and gzips it once (default otherwise)',
     '  --source-date-epoch N   mtimes of our files (default $SOURCE_DATE_EPOCH or 0)',
     '  --kernel F      the kernel, only checked (vmlinuz + initramfs given apart)',
     '  --json          print the report as one JSON object',
@@ -53,6 +57,7 @@ export const injectCommand: Command = {
       out: 'string',
       mode: 'string',
       codec: 'string',
+      rootfs: 'string',
       'source-date-epoch': 'string',
       json: 'bool',
     });
@@ -65,6 +70,10 @@ export const injectCommand: Command = {
     const codec = str(p, 'codec');
     if (codec !== undefined && !isOutputCodec(codec)) {
       throw new UsageError(`--codec must be gzip, zstd, xz or none, got '${codec}'`);
+    }
+    const rootfsMode = str(p, 'rootfs');
+    if (rootfsMode !== undefined && rootfsMode !== 'splice' && rootfsMode !== 'recompress') {
+      throw new UsageError(`--rootfs must be splice or recompress, got '${rootfsMode}'`);
     }
     const sde = parseEpoch(str(p, 'source-date-epoch') ?? process.env['SOURCE_DATE_EPOCH']) ?? 0;
     const kernel = str(p, 'kernel');
@@ -86,6 +95,7 @@ export const injectCommand: Command = {
         out,
         mode,
         ...(codec ? { codec } : {}),
+        ...(rootfsMode ? { rootfsMode } : {}),
         sourceDateEpoch: sde,
         onProgress,
       });

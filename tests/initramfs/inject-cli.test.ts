@@ -41,6 +41,24 @@ describe('emt-usb inject', () => {
     expect(i.missingTools).toEqual([]);
     expect(readdirSync(dir)).toEqual(['initrd.img']);
   });
+  it('--mode segment --rootfs splice', async () => {
+    const dir = mkdtempSync(join(cache.parent, 'cli-'));
+    const out = join(dir, 'o.img');
+    const r = await cli([
+      'inject',
+      '--bootkit',
+      cache.get('gzip').initramfs,
+      '--installer-scripts',
+      scripts,
+      '--out',
+      out,
+      '--rootfs',
+      'splice',
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'segment', rootfs: { mode: 'splice' } });
+  });
   it('--mode single --codec xz from a kernel + initramfs pair', async () => {
     const dir = mkdtempSync(join(cache.parent, 'cli-'));
     const out = join(dir, 'o.img');
@@ -117,6 +135,7 @@ describe('emt-usb inject on bad input: exit 2, one line, nothing left', () => {
     );
     expect((await cli([...base, '--codec', 'lz4'])).stderr).toMatch(/--codec must be gzip, zstd, xz or none/);
     expect((await cli([...base, '--source-date-epoch', '-5'])).code).toBe(2);
+    expect((await cli([...base, '--rootfs', 'zip'])).stderr).toMatch(/--rootfs must be splice or recompress/);
     expect((await cli(['inject', '--bootkit', b.initramfs])).stderr).toMatch(
       /missing required option --installer-scripts/,
     );
