@@ -2,8 +2,8 @@
 // the system's native xorriso, or our WebAssembly build run by Node as a separate
 // child process (the GPL program stays its own program; cancelling is a kill).
 import { spawn } from 'node:child_process';
-import { EmtError } from '../errors.ts';
 import type { ProgressSink } from '../progress.ts';
+import { IsoError } from './errors.ts';
 import {
   type EngineChoice,
   type EngineInfo,
@@ -14,9 +14,12 @@ import {
 } from './xorriso-engines.ts';
 import { parseProgressLine, parseVersion, problemLines, splitLines } from './xorriso-messages.ts';
 
+export { IsoError } from './errors.ts';
 export type { EngineChoice, EngineInfo, XorrisoEngine } from './xorriso-engines.ts';
 
-export class IsoError extends EmtError {
+/** An IsoError from running xorriso; `code` says which: BAD_ENGINE, NO_NATIVE, NO_WASM,
+ * BAD_EPOCH, BAD_ARGV, SPAWN, XORRISO_FAILED, CANCELLED, NO_VERSION. */
+export class XorrisoError extends IsoError {
   /** xorriso's exit code, when it ran and failed. */
   readonly exitCode: number | undefined;
   /** xorriso's own SORRY/FAILURE/FATAL lines. */
@@ -27,8 +30,8 @@ export class IsoError extends EmtError {
     message: string,
     opts: { file?: string; exitCode?: number; problems?: string[] } = {},
   ) {
-    super('iso', code, message, opts.file);
-    this.name = 'IsoError';
+    super(code, message, opts.file);
+    this.name = 'XorrisoError';
     this.exitCode = opts.exitCode;
     this.problems = opts.problems ?? [];
   }
@@ -41,6 +44,8 @@ export interface RunXorrisoOptions {
   env?: Record<string, string>;
   /** Sets SOURCE_DATE_EPOCH for reproducible volume dates and ids. */
   sourceDateEpoch?: number;
+  /** Progress from xorriso's pacifier lines; with it, xorriso reports every 0.25 s
+   * (`-pacifier interval=0.25` is put first unless argv sets -pacifier itself). */
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -59,13 +64,13 @@ const MAX_KEPT = 8 * 2 ** 20;
 /** Resolves 'auto' (native when installed, else wasm) and finds the program. */
 async function resolveEngine(choice: EngineChoice): Promise<{ engine: XorrisoEngine; path: string }> {
   if (choice !== 'auto' && choice !== 'native' && choice !== 'wasm') {
-    throw new IsoError('BAD_ENGINE', `unknown xorriso engine '${String(choice)}' (auto, wasm or native)`);
+    throw new XorrisoError('BAD_ENGINE', `unknown xorriso engine '${String(choice)}' (auto, wasm or native)`);
   }
   if (choice !== 'wasm') {
     const native = await findNative();
     if (native) return { engine: 'native', path: native };
     if (choice === 'native') {
-      throw new IsoError(
+      throw new XorrisoError(
         'NO_NATIVE',
         'native xorriso not found on PATH: install xorriso or use the wasm engine',
       );
@@ -73,7 +78,7 @@ async function resolveEngine(choice: EngineChoice): Promise<{ engine: XorrisoEng
   }
   const wasm = findWasm();
   if (!wasm) {
-    throw new IsoError('NO_WASM', `xorriso wasm build missing in ${wasmDir()}: run npm run setup`, {
+    throw new XorrisoError('NO_WASM', `xorriso wasm build missing in ${wasmDir()}: run npm run setup`, {
       file: wasmDir(),
     });
   }
@@ -95,7 +100,10 @@ function childEnv(engine: XorrisoEngine, opts: RunXorrisoOptions): NodeJS.Proces
   if (opts.sourceDateEpoch !== undefined) {
     const n = opts.sourceDateEpoch;
     if (!Number.isSafeInteger(n) || n < 0) {
-      throw new IsoError('BAD_EPOCH', `SOURCE_DATE_EPOCH must be a whole number of seconds >= 0, got ${n}`);
+      throw new XorrisoError(
+        'BAD_EPOCH',
+        `SOURCE_DATE_EPOCH must be a whole number of seconds >= 0, got ${n}`,
+      );
     }
     env.SOURCE_DATE_EPOCH = String(n);
   }
@@ -104,24 +112,30 @@ function childEnv(engine: XorrisoEngine, opts: RunXorrisoOptions): NodeJS.Proces
 }
 
 function checkArgv(argv: readonly string[]): void {
-  if (!Array.isArray(argv)) throw new IsoError('BAD_ARGV', 'xorriso argv must be an array of strings');
+  if (!Array.isArray(argv)) throw new XorrisoError('BAD_ARGV', 'xorriso argv must be an array of strings');
   for (const a of argv) {
     if (typeof a !== 'string' || a.includes('\0')) {
-      throw new IsoError('BAD_ARGV', `xorriso argument ${JSON.stringify(a)} is not a plain string`);
+      throw new XorrisoError('BAD_ARGV', `xorriso argument ${JSON.stringify(a)} is not a plain string`);
     }
   }
 }
 
-const cancelled = () => new IsoError('CANCELLED', 'xorriso was cancelled');
+const cancelled = () => new XorrisoError('CANCELLED', 'xorriso was cancelled');
 
-/** Runs xorriso with `argv` (everything after the program name). Rejects with IsoError on failure or cancel. */
+/**
+ * Runs xorriso with `argv` (everything after the program name). Rejects with a
+ * XorrisoError (an IsoError) on failure or cancel; a cancelled run's output file
+ * is the caller's to remove.
+ */
 export async function runXorriso(argv: string[], opts: RunXorrisoOptions = {}): Promise<RunXorrisoResult> {
   checkArgv(argv);
   if (opts.signal?.aborted) throw cancelled();
   const { engine, path } = await resolveEngine(opts.engine ?? 'auto');
   const env = childEnv(engine, opts);
-  const [cmd, args] = engine === 'native' ? [path, argv] : [process.execPath, [path, ...argv]];
   const onProgress = opts.onProgress;
+  // Pacifier settings change no byte of the output, only how often it reports.
+  const fullArgv = onProgress && !argv.includes('-pacifier') ? ['-pacifier', 'interval=0.25', ...argv] : argv;
+  const [cmd, args] = engine === 'native' ? [path, fullArgv] : [process.execPath, [path, ...fullArgv]];
   const started = performance.now();
 
   return new Promise<RunXorrisoResult>((resolve, reject) => {
@@ -174,7 +188,9 @@ export async function runXorriso(argv: string[], opts: RunXorrisoOptions = {}): 
 
     child.on('error', (e: NodeJS.ErrnoException) => {
       opts.signal?.removeEventListener('abort', onAbort);
-      reject(new IsoError('SPAWN', `cannot start xorriso (${engine}) ${cmd}: ${e.message}`, { file: cmd }));
+      reject(
+        new XorrisoError('SPAWN', `cannot start xorriso (${engine}) ${cmd}: ${e.message}`, { file: cmd }),
+      );
     });
     child.on('close', (code, sig) => {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -193,7 +209,7 @@ export async function runXorriso(argv: string[], opts: RunXorrisoOptions = {}): 
       const tail = stderr.trim().split('\n').slice(-3).join(' | ');
       const why = problems.length > 0 ? problems.join(' | ') : tail || 'no message';
       reject(
-        new IsoError('XORRISO_FAILED', `xorriso (${engine}) ${how}: ${why}`, {
+        new XorrisoError('XORRISO_FAILED', `xorriso (${engine}) ${how}: ${why}`, {
           ...(code !== null ? { exitCode: code } : {}),
           problems,
         }),
@@ -212,7 +228,7 @@ export async function xorrisoVersion(engine: XorrisoEngine): Promise<string> {
   const { stdout, stderr } = await runXorriso(['-version'], { engine });
   const version = parseVersion(stdout) ?? parseVersion(stderr);
   if (!version)
-    throw new IsoError('NO_VERSION', `xorriso (${engine}) at ${path} printed no version`, { file: path });
+    throw new XorrisoError('NO_VERSION', `xorriso (${engine}) at ${path} printed no version`, { file: path });
   versions.set(path, version);
   return version;
 }
@@ -224,7 +240,7 @@ export async function detectEngines(): Promise<{ native: EngineInfo | null; wasm
       const { path } = await resolveEngine(engine);
       return { engine, path, version: await xorrisoVersion(engine) };
     } catch (e) {
-      if (e instanceof IsoError) return null;
+      if (e instanceof XorrisoError) return null;
       throw e;
     }
   };

@@ -15,7 +15,8 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { detectEngines, IsoError, runXorriso, xorrisoVersion } from '../../electron/iso/xorriso.ts';
+import { IsoError } from '../../electron/iso/errors.ts';
+import { detectEngines, runXorriso, XorrisoError, xorrisoVersion } from '../../electron/iso/xorriso.ts';
 import { findNative } from '../../electron/iso/xorriso-engines.ts';
 import type { ProgressEvent } from '../../electron/progress.ts';
 
@@ -229,8 +230,10 @@ describe('failures and cancel', () => {
       const err = await runXorriso(['-as', 'mkisofs', '-o', out, join(dir, 'no-such-dir')], { engine }).catch(
         (e: unknown) => e,
       );
+      // The ISO area's error type, with xorriso's exit code and own words on it.
       expect(err).toBeInstanceOf(IsoError);
-      const e = err as IsoError;
+      expect(err).toBeInstanceOf(XorrisoError);
+      const e = err as XorrisoError;
       expect(e.code).toBe('XORRISO_FAILED');
       expect(e.area).toBe('iso');
       expect(e.exitCode).not.toBe(0);
