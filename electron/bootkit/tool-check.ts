@@ -15,7 +15,7 @@ export interface RequiredTool {
   name: string;
   /** Commands that must all be present, e.g. ["ifconfig", "route"]. */
   commands: string[];
-  /** Explicit paths (systemd); otherwise bin, sbin, usr/bin, usr/sbin. */
+  /** Explicit paths (systemd); otherwise usr/bin, usr/sbin, bin, sbin. */
   paths?: string[];
 }
 
@@ -29,7 +29,9 @@ export const REQUIRED_TOOLS: readonly RequiredTool[] = [
   { name: 'parted', commands: ['parted'] },
 ];
 
-const BIN_DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin'];
+// /usr first: on a merged-/usr rootfs that is where the file is, with no link hop;
+// a classic rootfs has nothing there and falls through to /bin and /sbin.
+const BIN_DIRS = ['usr/bin', 'usr/sbin', 'bin', 'sbin'];
 
 export interface CommandResult {
   command: string;

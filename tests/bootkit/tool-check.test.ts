@@ -53,9 +53,9 @@ describe('tool check over a real tar.gz', () => {
   it('follows merged-/usr directory links and tool links inside the archive', async () => {
     const r = checkTools(await index(cache.get('merged-usr').rootfsTar!));
     expect(r.every((t) => t.found)).toBe(true);
-    expect(r.find((t) => t.name === 'bash')).toMatchObject({ path: '/bin/bash', resolved: '/usr/bin/bash' });
+    expect(r.find((t) => t.name === 'bash')).toMatchObject({ path: '/usr/bin/bash', resolved: null });
     expect(r.find((t) => t.name === 'lvm2')).toMatchObject({
-      path: '/sbin/lvm',
+      path: '/usr/sbin/lvm',
       resolved: '/usr/lib/lvm2/lvm',
     });
     expect(r.find((t) => t.name === 'systemd')).toMatchObject({
@@ -92,6 +92,14 @@ describe('symlink resolution', () => {
     expect(resolveInRootfs(i, 'bin/awk')).toBe('usr/bin/gawk');
     expect(resolveInRootfs(i, 'x')).toBeNull();
     expect(resolveInRootfs(i, 'bin/missing')).toBeNull();
+  });
+  it('checkTools finds a tool only reachable through a directory link', () => {
+    const r = checkTools(idx(['opt/tools/parted'], { sbin: 'opt/tools' }));
+    expect(r.find((t) => t.name === 'parted')).toMatchObject({
+      found: true,
+      path: '/sbin/parted',
+      resolved: '/opt/tools/parted',
+    });
   });
   it('a link climbing above the root stays in the root', () => {
     const i = idx(['usr/bin/bash'], { bin: '../../../usr/bin' });
