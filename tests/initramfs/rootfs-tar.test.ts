@@ -530,6 +530,35 @@ describe('rewriteRootfsTar streams', () => {
     },
   );
 
+  it('adds extra files and conf lines, and reports progress to the end', async () => {
+    const work = await mkdtemp(join(dir, 'extra-'));
+    const input = join(work, 'in.tar.gz');
+    await writeFile(input, sh(`tar -C ${src} -czf - .`));
+    for (const mode of MODES) {
+      const output = join(work, `out-${mode}.tar.gz`);
+      const events: { done: number; total: number | null }[] = [];
+      const r = await rewriteRootfsTar({
+        input,
+        output,
+        scriptsDir: SCRIPTS,
+        mode,
+        sourceDateEpoch: EPOCH,
+        extraFiles: [{ path: '/usr/bin/yq', data: Buffer.from('#!/bin/sh\n'), mode: 0o755 }],
+        conf: { build_id: 'b-42' },
+        onProgress: (e) => events.push(e),
+      });
+      expect(r.entriesAdded).toContain('usr/bin/yq');
+      expect(sh(`tar --full-time -tvzf ${output} usr/bin/yq`).toString()).toMatch(
+        /^-rwxr-xr-x root\/root +10 2025-11-24 16:00:00 +usr\/bin\/yq$/m,
+      );
+      expect(sh(`tar -xOzf ${output} etc/emt-installer/installer.conf`).toString()).toMatch(
+        /^build_id=b-42$/m,
+      );
+      const size = (await readFile(input)).length;
+      expect(events.at(-1)).toMatchObject({ done: size, total: size });
+    }
+  });
+
   it('gives the same bytes on every run, in each mode', async () => {
     const work = await mkdtemp(join(dir, 'repro-'));
     const input = join(work, 'in.tar.gz');
