@@ -21,6 +21,8 @@ export interface BootVmOptions {
   nvme?: string[];
   firmware: 'ovmf' | 'seabios';
   memoryMiB?: number;
+  /** QEMU CPU model (default `max`). */
+  cpu?: string;
   timeoutMs: number;
   /** Every pattern must be seen on the serial console (ANSI escapes stripped). */
   waitFor: RegExp | RegExp[];
@@ -53,7 +55,21 @@ export function stripAnsi(text: string): string {
 }
 
 export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | undefined): string[] {
-  const a = ['-machine', 'q35', '-accel', 'tcg', '-m', String(o.memoryMiB ?? 2048), '-smp', '2'];
+  // `-cpu max` brings RDRAND, so the guest kernel's RNG is ready at boot. With the
+  // default qemu64 model it becomes ready late, and patching its static key while the
+  // other vCPU sits in getrandom() left PID 1 in a soft lockup forever under TCG here.
+  const a = [
+    '-machine',
+    'q35',
+    '-accel',
+    'tcg',
+    '-cpu',
+    o.cpu ?? 'max',
+    '-m',
+    String(o.memoryMiB ?? 2048),
+    '-smp',
+    '2',
+  ];
   if (o.firmware === 'ovmf') {
     a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
     a.push('-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`);
