@@ -24,9 +24,9 @@ die() {
 }
 
 recipe_hash() {
-  # Every file of the recipe (not the output) plus the compiler identity.
+  # Every file of the recipe (not the output, not the README) plus the compiler identity.
   {
-    (cd "$here" && find . -path ./dist -prune -o -type f -print | LC_ALL=C sort | xargs sha256sum)
+    (cd "$here" && find . -path ./dist -prune -o -type f ! -name README.md -print | LC_ALL=C sort | xargs sha256sum)
     emcc --version 2>/dev/null | sed -n 1p
   } | sha256sum | cut -d' ' -f1
 }
@@ -40,7 +40,8 @@ install_dist() {
   tmp=$(mktemp -d "$here/.dist.XXXXXX")
   cp -a "$from/." "$tmp/"
   rm -rf "$dist"
-  mv "$tmp" "$dist"
+  # -T: never move into a dist/ that a concurrent run just put there.
+  mv -T "$tmp" "$dist" 2>/dev/null || rm -rf "$tmp"
 }
 
 # deb-src lines for the same mirrors, suites and components as the machine's
@@ -159,7 +160,7 @@ write_sources_note() {
     echo "It runs as a separate program; this project's own code is not linked to it."
     echo
     echo "Corresponding source: these Debian source packages (bookworm), plus the"
-    echo "changes in resources/xorriso/ (patches/, src/, pre.js, build.sh):"
+    echo "changes in resources/xorriso/ (build.sh, patches/, src/, pre.js, *.js libraries):"
     local p
     for p in "${PACKAGES[@]}"; do
       local name=${p%%=*}
@@ -219,6 +220,8 @@ build() {
   local main_obj=xorriso/xorriso_xorriso-xorriso_main.o
   make_pkg "$iso" libisoburn/libisoburn.la "$main_obj"
 
+  # PTHREAD_POOL_SIZE: workers started up front (xorriso runs about four threads
+  # while writing; more start on demand). Each costs ~0.1 s of CPU to start.
   log "link xorriso.js"
   local obj="$work/obj"
   mkdir -p "$obj"
@@ -228,9 +231,10 @@ build() {
   nice emcc -O2 -pthread -o "$out/xorriso.js" \
     "$iso/$main_obj" "$obj/wait3-stub.o" "$obj/stable-qsort.o" "$obj/local-file.o" \
     "$iso/libisoburn/.libs/libisoburn.a" "$PREFIX/lib/libisofs.a" "$PREFIX/lib/libburn.a" \
-    --pre-js "$here/pre.js" \
+    --pre-js "$here/pre.js" --js-library "$here/worker-stat.js" \
+    --js-library "$here/fd-sync.js" \
     -sNODERAWFS=1 -sALLOW_MEMORY_GROWTH=1 -sEXIT_RUNTIME=1 -sWASM_ASYNC_COMPILATION=0 \
-    -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=8 -sINITIAL_MEMORY=268435456
+    -sPROXY_TO_PTHREAD=1 -sPTHREAD_POOL_SIZE=4 -sINITIAL_MEMORY=268435456
 
   # The project's package.json says "type": "module"; the glue is CommonJS.
   echo '{ "type": "commonjs" }' >"$out/package.json"
@@ -258,8 +262,8 @@ main() {
   build "$stage" "$work"
   echo "$hash" >"$stage/.recipe"
   chmod 755 "$stage"
-  rm -rf "$cached"
-  mv "$stage" "$cached"
+  # Atomic publish; if a concurrent run published first, its output is as good.
+  mv -T "$stage" "$cached" 2>/dev/null || log "another run published $cached first"
   log "built in $((SECONDS - start)) s: $cached"
   install_dist "$cached"
 }

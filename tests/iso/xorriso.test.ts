@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IsoError } from '../../electron/iso/errors.ts';
 import { detectEngines, runXorriso, XorrisoError, xorrisoVersion } from '../../electron/iso/xorriso.ts';
-import { findNative } from '../../electron/iso/xorriso-engines.ts';
+import { findNative, wasmDir } from '../../electron/iso/xorriso-engines.ts';
 import type { ProgressEvent } from '../../electron/progress.ts';
 
 const EPOCH = 1_764_158_400; // 2025-11-26 12:00:00 UTC
@@ -176,6 +176,17 @@ describe('wasm engine', () => {
       });
     } finally {
       process.env.PATH = savedPath;
+    }
+  });
+
+  it('ships its licence and the names of its source packages beside it', () => {
+    const dist = wasmDir();
+    const sources = readFileSync(join(dist, 'SOURCES.txt'), 'utf8');
+    for (const pkg of ['libburn 1.5.4-1', 'libisofs 1.5.4-1', 'libisoburn 1.5.4-4'])
+      expect(sources).toContain(pkg);
+    expect(sources).toMatch(/GNU General Public License/);
+    for (const lib of ['libburn', 'libisofs', 'libisoburn']) {
+      expect(readFileSync(join(dist, `COPYING.${lib}`), 'utf8')).toMatch(/GNU GENERAL PUBLIC LICENSE/);
     }
   });
 
