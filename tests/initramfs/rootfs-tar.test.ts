@@ -559,6 +559,34 @@ describe('rewriteRootfsTar streams', () => {
     }
   });
 
+  it('splice drops gzip members that hold only the old end-of-archive padding, with a note', async () => {
+    const work = await mkdtemp(join(dir, 'members-'));
+    const t = tarOf('gnu');
+    const e = eofOf(t);
+    const input = join(work, 'in.tar.gz');
+    // Like bgzip: the padding in its own members, then an empty end member.
+    await writeFile(
+      input,
+      Buffer.concat([
+        gzipSync(t.subarray(0, e + 512)),
+        gzipSync(t.subarray(e + 512)),
+        gzipSync(Buffer.alloc(0)),
+      ]),
+    );
+    const output = join(work, 'out.tar.gz');
+    const r = await rewriteRootfsTar({
+      input,
+      output,
+      scriptsDir: SCRIPTS,
+      mode: 'splice',
+      sourceDateEpoch: EPOCH,
+    });
+    expect(r.note).toBe("2 trailing gzip member(s) past the tar's end dropped");
+    sh(`gzip -t ${output}`);
+    const blob = await encodeEntries(await installerEntries(SCRIPTS, EPOCH));
+    expect(gunzipSync(await readFile(output)).equals(Buffer.concat([t.subarray(0, e), blob]))).toBe(true);
+  });
+
   it('gives the same bytes on every run, in each mode', async () => {
     const work = await mkdtemp(join(dir, 'repro-'));
     const input = join(work, 'in.tar.gz');
