@@ -165,7 +165,9 @@ export async function injectInitramfs(opts: InjectOptions): Promise<InjectReport
   const mode = opts.mode ?? 'segment';
   const name = opts.displayName ?? opts.initramfs;
   const sde = opts.sourceDateEpoch ?? 0;
-  const rootfsMode: RootfsMode = opts.rootfsMode ?? (mode === 'fast' ? 'splice' : 'recompress');
+  // Splice by default: it reuses the old compressed bytes (proven by gzip -t, GNU tar
+  // and VM boots), which is what makes injection several times faster than today.
+  const rootfsMode: RootfsMode = opts.rootfsMode ?? 'splice';
   if (opts.codec !== undefined && !isOutputCodec(opts.codec)) {
     throw new InitramfsError('BAD_CODEC', `cannot write codec '${opts.codec}' (gzip, zstd, xz or none)`);
   }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Codec } from '../../electron/initramfs/codecs.ts';
 import { type InjectMode, injectInitramfs } from '../../electron/initramfs/inject.ts';
+import type { RootfsMode } from '../../electron/initramfs/rootfs-tar.ts';
 import { walkInitramfs } from '../../electron/initramfs/segments.ts';
 import { type SyntheticVariant, syntheticCache } from '../fixtures/synthetic-bootkit.ts';
 
@@ -81,8 +82,10 @@ const ORIGINAL = ['sbin/parted', 'lib/systemd/systemd', 'usr/bin/gawk', 'etc/os-
 const MAIN_ENTRIES = ['.', 'dev', 'init', 'usr', 'usr/lib', 'usr/lib/payload.bin'];
 
 describe('injectInitramfs, checked by cpio, gzip and tar', () => {
-  const cases: [SyntheticVariant, InjectMode][] = [
+  const cases: [SyntheticVariant, InjectMode, RootfsMode?][] = [
     ['gzip', 'segment'],
+    ['gzip', 'segment', 'recompress'],
+    ['xz', 'single', 'recompress'],
     ['ucode-zstd', 'segment'],
     ['xz', 'segment'],
     ['plain', 'segment'],
@@ -92,17 +95,19 @@ describe('injectInitramfs, checked by cpio, gzip and tar', () => {
     ['gzip', 'single'],
     ['ucode-zstd', 'single'],
   ];
-  for (const [variant, mode] of cases) {
-    it(`${variant}, ${mode} mode`, async () => {
+  for (const [variant, mode, rootfsMode] of cases) {
+    it(`${variant}, ${mode} mode${rootfsMode ? `, rootfs ${rootfsMode}` : ''}`, async () => {
       const b = cache.get(variant);
-      const out = join(work, `${variant}-${mode}.img`);
+      const out = join(work, `${variant}-${mode}-${rootfsMode ?? 'default'}.img`);
       const r = await injectInitramfs({
         initramfs: b.initramfs,
         scriptsDir: scripts,
         out,
         mode,
         sourceDateEpoch: SDE,
+        ...(rootfsMode ? { rootfsMode } : {}),
       });
+      expect(r.rootfs.mode).toBe(rootfsMode ?? 'splice');
       const input = readFileSync(b.initramfs);
       const output = readFileSync(out);
       expect(r.size).toBe(output.length);
