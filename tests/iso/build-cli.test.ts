@@ -196,6 +196,34 @@ describe('emt-usb build succeeds', () => {
     expect((await readdir(d)).sort()).toEqual(['a.iso', 'a.iso.sha256']);
   });
 
+  it('takes a kernel and an initramfs given apart, like their tarball', async () => {
+    const sample = await sampleBootkit('gzip');
+    const d = await outDir('pair');
+    const common = ['--os-image', os, '--source-date-epoch', '1764115200', '--json'];
+    const a = await cli([
+      '--kernel',
+      sample.kernel,
+      '--initramfs',
+      sample.initramfs,
+      ...common,
+      '--out',
+      join(d, 'p.iso'),
+    ]);
+    expect(a.code, a.err.join('\n')).toBe(0);
+    const pair = JSON.parse(a.out.at(-1)!);
+    expect(pair.manifest.bootkit.kernelVersion).toBe(sample.kernelVersion);
+    expect(pair.manifest.bootkit.source).toBe(sample.kernel.split('/').at(-1));
+    // The same kernel and grub.cfg inside, whichever way they came in (the initrd
+    // differs: its installer.conf carries the build id, which names the inputs).
+    const b = await cli(['--bootkit', sample.tarball, ...common, '--out', join(d, 't.iso')]);
+    const tarball = JSON.parse(b.out.at(-1)!);
+    const inner = (m: { files: { path: string; sha256: string }[] }) =>
+      m.files.filter((f) => ['/boot/vmlinuz', '/boot/grub/grub.cfg'].includes(f.path)).map((f) => f.sha256);
+    expect(inner(pair.manifest)).toHaveLength(2);
+    expect(inner(pair.manifest)).toEqual(inner(tarball.manifest));
+    expect(pair.manifest.buildId).not.toBe(tarball.manifest.buildId);
+  });
+
   it('removes its work folder when cancelled mid-build', async () => {
     const d = await outDir('cancel');
     const ac = new AbortController();
