@@ -51,7 +51,7 @@ STEPS=(
   "choose the target disk:choose_disk"
   "write and verify the OS image:write_image"
   "configure the installed OS:configure_os"
-  "LVM data volume:setup_lvm"
+  "data partition and LVM volume:setup_lvm"
   "UEFI boot entry:add_boot_entry"
   "finish:finish"
 )

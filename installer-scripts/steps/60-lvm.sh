@@ -1,11 +1,13 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034 # globals shared between steps
-# Step: when lvm_size_ingb > 0, make a partition of that size in the free space
-# after the image (parted) and put the volume group 'lvmvg' on it (lvm2).
-# There is no udev in the installer's view of LVM: tell lvm2 not to wait for it.
+# Step: grow the image's data partition (edge_persistent, when it is the last
+# one) into the free space, keeping lvm_size_ingb GB at the end; then, when
+# lvm_size_ingb > 0, make a partition there (parted) and put the volume group
+# 'lvmvg' on it (lvm2). lvm2 runs without udev: tell it not to wait for it.
 
 LVM_VG=lvmvg
 LVM_PARTNAME=emt-lvm
+: "${EMT_SYSFS:=/sys}"
 
 # Start and end (MiB) of the largest free region, from `parted -m ... print free`.
 _largest_free_mib() {
@@ -15,15 +17,57 @@ _largest_free_mib() {
       END { if (best > 0) printf "%d %d\n", bs + 0.999, be; else exit 1 }'
 }
 
+DATA_PARTNAME=edge_persistent
+
+# grow_data_partition KEEP_MIB: resize edge_persistent to end KEEP_MIB (+1 MiB
+# for the backup GPT) before the end of the disk, then its ext4 file system.
+grow_data_partition() {
+  local keep=$1 part num disk_end last_end cur_end new_end
+  part=$(disk_find_part "$TARGET_DISK" "$DATA_PARTNAME") || {
+    say "no $DATA_PARTNAME partition: nothing to grow"
+    return 0
+  }
+  if [[ $DRY_RUN == 1 ]]; then
+    say "dry-run: parted -s $TARGET_DISK resizepart <$DATA_PARTNAME> <end of disk - ${keep} MiB>; e2fsck -fy; resize2fs $part"
+    return 0
+  fi
+  num=$(cat "$EMT_SYSFS/class/block/${part##*/}/partition") || die "cannot tell the partition number of $part"
+  local table
+  table=$(parted -s -m "$TARGET_DISK" unit MiB print 2>>"$EMT_LOG") || die "parted cannot read the partition table of $TARGET_DISK"
+  disk_end=$(printf '%s\n' "$table" | awk -F: 'NR == 2 { sub(/MiB/, "", $2); print int($2) }')
+  last_end=$(printf '%s\n' "$table" | awk -F: 'NR > 2 { sub(/MiB/, "", $3); if ($3 + 0 > m) m = $3 + 0 } END { print m }')
+  cur_end=$(printf '%s\n' "$table" | awk -F: -v n="$num" 'NR > 2 && $1 == n { sub(/MiB/, "", $3); print $3 + 0 }')
+  if [[ -z $cur_end || $cur_end != "$last_end" ]]; then
+    say "$DATA_PARTNAME is not the last partition: left as it is"
+    return 0
+  fi
+  new_end=$((disk_end - keep - 3))
+  if ((new_end <= ${cur_end%.*} + 1)); then
+    say "no room to grow $DATA_PARTNAME"
+    return 0
+  fi
+  run_cmd parted -s "$TARGET_DISK" resizepart "$num" "${new_end}MiB" || die "parted could not grow $part"
+  run_cmd partprobe "$TARGET_DISK" || run_cmd blockdev --rereadpt "$TARGET_DISK" || true
+  udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  # e2fsck exits 1 when it fixed something: only >= 4 is a failure.
+  local st=0
+  run_cmd e2fsck -f -y "$part" || st=$?
+  ((st < 4)) || die "e2fsck found errors in $part it could not fix"
+  run_cmd resize2fs "$part" || die "resize2fs could not grow the file system on $part"
+  say "$DATA_PARTNAME ($part) grown to end at ${new_end} MiB"
+}
+
 setup_lvm() {
   local gb need start end part
   gb=$(cfg_get lvm_size_ingb)
+  # GB as the config-file means it (10^9 bytes), rounded up to whole MiB.
+  need=0
+  ((${gb:-0} == 0)) || need=$(((gb * 1000000000 + 1048575) / 1048576))
+  grow_data_partition "$need"
   if ((${gb:-0} == 0)); then
     say "no LVM data volume requested (lvm_size_ingb is 0)"
     return 0
   fi
-  # GB as the config-file means it (10^9 bytes), rounded up to whole MiB.
-  need=$(((gb * 1000000000 + 1048575) / 1048576))
   if [[ $DRY_RUN == 1 ]]; then
     say "dry-run: parted -s -a optimal $TARGET_DISK mkpart $LVM_PARTNAME <start of free space> (+${need} MiB)"
     say "dry-run: pvcreate + vgcreate $LVM_VG on it"
@@ -44,7 +88,7 @@ setup_lvm() {
     sleep "$EMT_SETTLE_SLEEP"
   done
   [[ -n $part ]] || die "the new LVM partition on $TARGET_DISK did not appear (tried $tries times)"
-  run_cmd parted -s "$TARGET_DISK" set "$(cat "/sys/class/block/${part##*/}/partition")" lvm on || true
+  run_cmd parted -s "$TARGET_DISK" set "$(cat "$EMT_SYSFS/class/block/${part##*/}/partition")" lvm on || true
   run_cmd pvcreate -ff -y --config "$LVM_NO_UDEV" "$part" || die "pvcreate failed on $part"
   run_cmd vgcreate --config "$LVM_NO_UDEV" "$LVM_VG" "$part" || die "vgcreate $LVM_VG failed on $part"
   run_cmd vgchange -an --config "$LVM_NO_UDEV" "$LVM_VG" || true

@@ -170,6 +170,17 @@ describe.skipIf(!isRoot)('installer-scripts in a VM: USB stick -> NVMe', () => {
     const parts = partitions(nvme);
     expect(parts.map((p) => p.name)).toEqual(['esp', 'rootfs', 'edge_persistent', 'emt-lvm']);
     const lvm = parts[3]!;
+    // edge_persistent grew into the free space, up to the LVM partition, and so did its ext4.
+    const data = parts[2]!;
+    expect(data.start + data.size).toBeGreaterThan(lvm.start - 8 * 2048);
+    expect(data.size).toBeGreaterThan(2 * 1024 * 2048);
+    // ext4 superblock at 1024: blocks_count_lo (u32 at +4), log_block_size (u32 at +24).
+    const sb = (await readFile(extract(nvme, { ...data, size: 8 }, join(work, 'data-head.img')))).subarray(
+      1024,
+    );
+    expect(sb.readUInt16LE(0x38)).toBe(0xef53);
+    const blocks = sb.readUInt32LE(4) * (1024 << sb.readUInt32LE(24));
+    expect(blocks).toBeGreaterThan(data.size * 512 - (4 << 20));
     expect(lvm.size * 512).toBeGreaterThanOrEqual(1e9);
     expect(execFileSync('sgdisk', ['-v', nvme], { encoding: 'utf8' })).toContain('No problems found');
     const pv = extract(nvme, { ...lvm, size: 2048 }, join(work, 'pv.img'));
