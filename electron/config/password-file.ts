@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError } from './config-error.ts';
 import { hashPassword } from './sha512-crypt.ts';
 
-export async function hashPasswordFile(path: string, opts: { rounds?: number } = {}): Promise<string> {
+/** The file's one line, checked; callers hash it and drop it. */
+export async function readPasswordFile(path: string): Promise<string> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -24,5 +25,9 @@ export async function hashPasswordFile(path: string, opts: { rounds?: number } =
   if (pw === '') fail('the password file is empty');
   if (/[\r\n]/.test(pw)) fail('the password file must hold one line');
   if (pw.includes('\u0000')) fail('the password contains a NUL byte');
-  return hashPassword(pw, opts);
+  return pw;
+}
+
+export async function hashPasswordFile(path: string, opts: { rounds?: number } = {}): Promise<string> {
+  return hashPassword(await readPasswordFile(path), opts);
 }

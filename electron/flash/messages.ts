@@ -61,6 +61,16 @@ function flashRequest(v: unknown): FlashRequest {
   };
   const cfg = str(o, 'configImagePath', true);
   if (cfg !== undefined) r.configImagePath = cfg;
+  const cfgs = o.configImagePaths;
+  if (cfgs !== undefined) {
+    if (
+      !Array.isArray(cfgs) ||
+      cfgs.length !== r.devices.length ||
+      !cfgs.every((c) => typeof c === 'string' && c.length < 4096)
+    )
+      bad('configImagePaths');
+    r.configImagePaths = cfgs as string[];
+  }
   const large = optional(o, 'largeDriveBytes', () => num(o, 'largeDriveBytes')!);
   if (large !== undefined) r.largeDriveBytes = large;
   const app = str(o, 'appPath', true);

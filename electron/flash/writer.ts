@@ -32,6 +32,8 @@ export interface FlashRequest {
   devices: string[];
   /** Per-stick EMTCONFIG partition image, laid over the image at its GPT offset. */
   configImagePath?: string;
+  /** One EMTCONFIG image per device, in the order of `devices` (overrides configImagePath). */
+  configImagePaths?: string[];
   verify: boolean;
   /** The user confirmed explicit targets (loop devices, image files) and large drives. */
   yes: boolean;
@@ -577,20 +579,36 @@ export async function flash(req: FlashRequest, opts: RunOptions = {}): Promise<F
   log.line(
     `flash ${req.imagePath} -> ${req.devices.join(', ')} (verify ${req.verify}, yes ${req.yes}, all ${req.showAll})`,
   );
-  const configImage = await loadConfig(req.configImagePath);
-  const probe = await openExpectedImage(req.imagePath, configImage);
-  const imageSize = probe.size;
-  await probe.close();
+  if (req.configImagePaths && req.configImagePaths.length !== req.devices.length)
+    throw new FlashError(
+      'USAGE',
+      `${req.configImagePaths.length} config images for ${req.devices.length} devices: give one per device`,
+    );
+  // Each stick may get its own EMTCONFIG image; all are read (and checked) before any write.
+  const byPath = new Map<string | undefined, Promise<Buffer | undefined>>();
+  const configImages = await Promise.all(
+    req.devices.map((_, i) => {
+      const p = req.configImagePaths?.[i] ?? req.configImagePath;
+      if (!byPath.has(p)) byPath.set(p, loadConfig(p));
+      return byPath.get(p)!;
+    }),
+  );
+  let imageSize = 0;
+  for (const c of new Set(configImages)) {
+    const probe = await openExpectedImage(req.imagePath, c);
+    imageSize = probe.size;
+    await probe.close();
+  }
   // Policy compares paths: judge the image by its real path, not a symlink to it.
   const real = { ...req, imagePath: await realpath(req.imagePath) };
   const admitted = await admit(real, imageSize, opts.listDrives ?? listDrives);
   const results = await Promise.all(
-    admitted.map(async (a) => {
+    admitted.map(async (a, i) => {
       if (a.refused) {
         log.line(a.refused.message);
         return a.refused;
       }
-      return flashOne(a.target!, req, configImage, opts, log);
+      return flashOne(a.target!, req, configImages[i], opts, log);
     }),
   );
   for (const r of results) log.line(`result ${r.device}: ${r.status}: ${r.message}`);

@@ -11,16 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { inspectBootkit } from '../bootkit/inspect.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { configArtifacts } from '../config/artifacts.ts';
+import { emtConfigPartition, hashPasswordFor } from '../config/config-partition.ts';
 import { loadConfig } from '../config/load.ts';
 import { CONFIG_SCHEMA_VERSION } from '../config/schema.ts';
-import { isSha512CryptHash, sha512Crypt } from '../config/sha512-crypt.ts';
 import { UsageError } from '../errors.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
 import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { bootLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
-import { configPartitionImage } from '../iso/config-partition-image.ts';
 import { espImage } from '../iso/esp-image.ts';
 import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
 import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
@@ -225,12 +224,12 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       const esp = join(work, 'esp.img');
       await writeFile(esp, await espImage({ efiBinary: loaders.efi, dateEpoch: sde }));
       const config = join(work, 'config.img');
-      const files = artifactsFor(passwordHash).map((a) => ({ path: a.path, data: a.data }));
       // The serial (the FS UUID) from the build id: same build, same bytes.
       await writeFile(
         config,
-        await configPartitionImage({
-          files,
+        await emtConfigPartition({
+          ...(loaded ? { config: loaded.config } : {}),
+          ...(passwordHash !== undefined ? { passwordHash } : {}),
           dateEpoch: sde,
           serial: Number.parseInt(buildId.slice(0, 8), 16),
         }),
@@ -333,21 +332,6 @@ async function readPassword(file: string): Promise<string> {
   if (first.length === 0)
     throw new BuildError('INPUT_MISSING', `password file ${file} has an empty first line`, file);
   return first;
-}
-
-const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-/**
- * A $6$ hash for the EMTCONFIG partition. A given hash is kept; a plaintext gets a
- * salt derived from (password, SOURCE_DATE_EPOCH, bootkit) so the same inputs give
- * the same image; a new epoch or bootkit gives a new salt.
- */
-export function hashPasswordFor(password: string, sde: number, bootkitSha: string): string {
-  if (isSha512CryptHash(password)) return password;
-  const seed = createHash('sha256').update(`emt-usb salt\0${sde}\0${bootkitSha}\0${password}`).digest();
-  let salt = '';
-  for (let i = 0; i < 16; i++) salt += CRYPT_ALPHABET[seed[i]! & 0x3f];
-  return sha512Crypt(password, salt);
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');

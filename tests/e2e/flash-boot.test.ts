@@ -94,7 +94,7 @@ describe.skipIf(!isRoot)('a flashed loop device boots as a USB stick', () => {
           iso,
           '--device',
           dev,
-          '--config',
+          '--config-image',
           cfg,
           '--yes',
           '--json',
