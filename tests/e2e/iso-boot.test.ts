@@ -1,6 +1,6 @@
 // Boot proof for `emt-usb build`: the ISO built from the real gzip sample bootkit
 // boots under OVMF (TCG) as a CD and as a USB stick (the raw image, padded like a
-// bigger stick), and with --bios under SeaBIOS as a USB stick. A probe installer
+// bigger stick), and with --bios under SeaBIOS and OVMF as a USB stick. A probe installer
 // (same unit as installer-scripts/, a small install.sh) reports the kernel
 // cmdline, the block devices it sees, and the marker read from the medium.
 import { execFile } from 'node:child_process';
@@ -155,6 +155,14 @@ describe('installer ISO boots', () => {
       usbStick: await stickImage(built.efi.iso, 'efi'),
     });
     checkLog(log, built.efi, true);
+  });
+
+  it('UEFI (OVMF) as a USB stick, built with --bios (the hybrid keeps UEFI working)', async () => {
+    const log = await boot('ovmf-usb-bios', {
+      firmware: 'ovmf',
+      usbStick: await stickImage(built.bios.iso, 'bios-uefi'),
+    });
+    checkLog(log, built.bios, true);
   });
 
   it('BIOS (SeaBIOS) as a USB stick, built with --bios', async () => {
