@@ -41,6 +41,11 @@ export const commands: Entry[] = [
     summary: 'check that a stick holds an image byte for byte',
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
+  {
+    name: 'config',
+    summary: 'check a site config (JSON, YAML or config-file) and convert between formats',
+    load: async () => (await import('./config.ts')).configCommand,
+  },
 ];
 
 function help(io: CliIo): void {
