@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../electron/cli/command.ts';
 import { main } from '../../electron/cli/index.ts';
 import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
-import { planStickConfigs } from '../../electron/flash/stick-config.ts';
+import { runFlashJob } from '../../electron/flash/flash-session.ts';
+import { parseParentMessage } from '../../electron/flash/messages.ts';
+import { planStickConfigs, stageStickConfigs } from '../../electron/flash/stick-config.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { seededBytes } from '../iso/build-fixture.ts';
 import { isRoot } from './fixture-image.ts';
@@ -229,6 +231,47 @@ describe.skipIf(!isRoot)('emt-usb flash --config: per-stick EMTCONFIG on loop de
       expect(r.status).toBe('mismatch');
       expect(r.firstDifference).toBeGreaterThanOrEqual(off);
       expect(r.firstDifference).toBeLessThan(off + (64 << 20));
+    }
+  });
+
+  it('the writer process gets one config image per device over the channel', async () => {
+    const plan = await planStickConfigs({
+      imagePath: iso,
+      configFile: site,
+      sticks: [
+        { device: 'x', options: { hostname: 'proc-1' } },
+        { device: 'y', options: { hostname: 'proc-2' } },
+      ],
+    });
+    const staged = await stageStickConfigs(plan);
+    const targets = [join(dir, 'proc-1.img'), join(dir, 'proc-2.img')];
+    try {
+      const request = {
+        imagePath: iso,
+        devices: targets,
+        configImagePaths: staged.paths,
+        verify: true,
+        yes: true,
+        showAll: false,
+        logDir: dir,
+      };
+      // A count that does not match the devices is refused at the channel.
+      expect(() =>
+        parseParentMessage({
+          type: 'start',
+          job: { kind: 'flash', request: { ...request, configImagePaths: [staged.paths[0]] } },
+        }),
+      ).toThrow(/configImagePaths/);
+      const out = await runFlashJob(request, { mode: 'process' });
+      expect(out.results.map((r) => r.status)).toEqual(['ok', 'ok']);
+    } finally {
+      await staged.cleanup();
+    }
+    for (const [i, f] of targets.entries()) {
+      const off = p3Offset(f);
+      const written = (await readFile(f)).subarray(off, off + plan.images[i]!.bytes.length);
+      expect(written.equals(plan.images[i]!.bytes)).toBe(true);
+      expect(mtype(f, off, '/emt/config.env')).toContain(`hostname=proc-${i + 1}\n`);
     }
   });
 });
