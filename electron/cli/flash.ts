@@ -98,7 +98,7 @@ Ctrl-C stops at the next 4 MiB boundary; the stick is then not usable.`,
       ...(passwordFile ? { passwordFile: resolve(passwordFile) } : {}),
       sticks: bound.sticks,
     });
-    for (const img of plan.images) io.err(describeStick(img));
+    if (!json) for (const img of plan.images) io.err(describeStick(img));
     const staged = plan.images.length > 0 ? await stageStickConfigs(plan) : null;
     const abort = new AbortController();
     const onSigint = () => {
@@ -122,8 +122,14 @@ Ctrl-C stops at the next 4 MiB boundary; the stick is then not usable.`,
         { signal: abort.signal, onProgress: progressPrinter(io, json) },
       );
       if (io.isTty && !json) process.stderr.write('\n');
-      if (json) io.out(JSON.stringify(outcome, null, 2));
-      else {
+      if (json) {
+        const stickConfigs = plan.images.map((i) => ({
+          device: i.device,
+          serial: i.serial.toString(16).padStart(8, '0'),
+          ...(i.override ? { override: i.override } : {}),
+        }));
+        io.out(JSON.stringify(stickConfigs.length > 0 ? { ...outcome, stickConfigs } : outcome, null, 2));
+      } else {
         for (const r of outcome.results) io.out(`${r.status.toUpperCase().padEnd(9)} ${r.message}`);
         io.out(`log: ${outcome.logFile}`);
       }

@@ -12,6 +12,7 @@ import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { readIsoRootFile } from '../../electron/flash/iso-root-file.ts';
 import {
   bindStickOptions,
+  describeStick,
   FALLBACK_EPOCH,
   isoIdentity,
   planStickConfigs,
@@ -232,6 +233,21 @@ describe('planStickConfigs', () => {
       encoding: 'utf8',
     }).trim();
     expect(uuid.replace('-', '')).toBe(b!.serial.toString(16).toUpperCase().padStart(8, '0'));
+  });
+
+  it('describes each stick in one line for the person flashing', () => {
+    const line = (override: StickSpec['options'] | undefined) =>
+      describeStick({
+        device: '/dev/sdb',
+        serial: 0x9add0d76,
+        bytes: Buffer.alloc(0),
+        override:
+          override && stickOverride(parseConfigText(SITE, 's').config, { device: 'd', options: override }),
+      });
+    expect(line(undefined)).toBe('/dev/sdb: EMTCONFIG 9ADD-0D76 (site config)');
+    expect(line({ stick: 'left', gateway: '10.0.0.1', dns: '9.9.9.9' })).toBe(
+      '/dev/sdb: EMTCONFIG 9ADD-0D76 (stick left, hostname node-left, ip 10.0.0.21/24, gateway 10.0.0.1, dns 9.9.9.9)',
+    );
   });
 
   it('is reproducible: the same inputs give the same bytes; another build id changes them', async () => {
