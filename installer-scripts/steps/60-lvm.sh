@@ -23,14 +23,15 @@ DATA_PARTNAME=edge_persistent
 # for the backup GPT) before the end of the disk, then its ext4 file system.
 grow_data_partition() {
   local keep=$1 part num disk_end last_end cur_end new_end
+  if [[ $DRY_RUN == 1 ]]; then
+    say "dry-run: parted -s $TARGET_DISK resizepart <$DATA_PARTNAME> <end of disk - ${keep} MiB>; e2fsck -fy; resize2fs <$DATA_PARTNAME>"
+    return 0
+  fi
+  disk_scan
   part=$(disk_find_part "$TARGET_DISK" "$DATA_PARTNAME") || {
     say "no $DATA_PARTNAME partition: nothing to grow"
     return 0
   }
-  if [[ $DRY_RUN == 1 ]]; then
-    say "dry-run: parted -s $TARGET_DISK resizepart <$DATA_PARTNAME> <end of disk - ${keep} MiB>; e2fsck -fy; resize2fs $part"
-    return 0
-  fi
   num=$(cat "$EMT_SYSFS/class/block/${part##*/}/partition") || die "cannot tell the partition number of $part"
   local table
   table=$(parted -s -m "$TARGET_DISK" unit MiB print 2>>"$EMT_LOG") || die "parted cannot read the partition table of $TARGET_DISK"

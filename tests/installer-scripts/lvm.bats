@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# setup_lvm: growing edge_persistent and making the LVM partition, on stubbed
+# parted/lvm output (the real tools run in tests/e2e/installer-vm.test.ts).
+
+load test_helper
+
+setup() {
+  common_setup
+  use_lsblk_fixture
+  # shellcheck source=../../installer-scripts/steps/40-write-image.sh
+  . "$SCRIPTS/steps/40-write-image.sh"
+  # shellcheck source=../../installer-scripts/steps/60-lvm.sh
+  . "$SCRIPTS/steps/60-lvm.sh"
+  export EMT_SYSFS=$T/sys
+  for n in 1 2 3 4; do
+    mkdir -p "$EMT_SYSFS/class/block/nvme0n1p$n"
+    echo "$n" >"$EMT_SYSFS/class/block/nvme0n1p$n/partition"
+  done
+  TARGET_DISK=/dev/nvme0n1
+  CFG=([lvm_size_ingb]=10)
+  # parted prints $T/parted.print for `print`, $T/parted.free for `print free`.
+  stub parted 'case "$*" in *"print free"*) cat "$T/parted.free" ;; *print*) cat "$T/parted.print" ;; esac'
+  export T
+  for c in partprobe blockdev e2fsck resize2fs pvcreate vgcreate vgchange; do stub "$c"; done
+  { lsblk_row /dev/nvme0n1 disk $((64 * GB)) TRAN=nvme
+    lsblk_row /dev/nvme0n1p1 part 33554432 PKNAME=/dev/nvme0n1 PARTLABEL=esp
+    lsblk_row /dev/nvme0n1p2 part 67108864 PKNAME=/dev/nvme0n1 PARTLABEL=rootfs
+    lsblk_row /dev/nvme0n1p3 part 16777216 PKNAME=/dev/nvme0n1 PARTLABEL=edge_persistent
+    lsblk_row /dev/nvme0n1p4 part $((10 * GB)) PKNAME=/dev/nvme0n1 PARTLABEL=emt-lvm; } >"$LSBLK_OUT"
+  printf 'BYT;\n/dev/nvme0n1:61035MiB:nvme:512:512:gpt:QEMU NVMe Ctrl:;\n1:1.00MiB:33.0MiB:32.0MiB:fat16:esp:boot, esp;\n2:34.0MiB:98.0MiB:64.0MiB:ext4:rootfs:;\n3:98.0MiB:114MiB:16.0MiB:ext4:edge_persistent:;\n' >"$T/parted.print"
+}
+
+@test "edge_persistent grows up to the LVM space, then lvmvg is made there" {
+  local need=$(((10 * GB + 1048575) / 1048576))
+  printf 'BYT;\n/dev/nvme0n1:61035MiB:nvme:512:512:gpt:QEMU NVMe Ctrl:;\n3:98.0MiB:%sMiB:1MiB:ext4:edge_persistent:;\n1:%s.00MiB:61035MiB:%sMiB:free;\n' \
+    $((61035 - need - 3)) $((61035 - need - 3)) $((need + 3)) >"$T/parted.free"
+  run setup_lvm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -qx "parted -s /dev/nvme0n1 resizepart 3 $((61035 - need - 3))MiB" "$STUB_LOG"
+  grep -qx 'e2fsck -f -y /dev/nvme0n1p3' "$STUB_LOG"
+  grep -qx 'resize2fs /dev/nvme0n1p3' "$STUB_LOG"
+  grep -qx "parted -s -a optimal /dev/nvme0n1 mkpart emt-lvm $((61035 - need - 3))MiB $((61035 - 3))MiB" "$STUB_LOG"
+  grep -q "^pvcreate -ff -y --config devices{obtain_device_list_from_udev=0} .* /dev/nvme0n1p4$" "$STUB_LOG"
+  grep -q '^vgcreate --config .* lvmvg /dev/nvme0n1p4$' "$STUB_LOG"
+  [[ $output == *"LVM volume group lvmvg on /dev/nvme0n1p4 (10 GB)"* ]]
+}
+
+@test "not enough free space for the LVM volume: clear failure" {
+  printf 'BYT;\n/dev/nvme0n1:61035MiB:nvme:512:512:gpt:x:;\n1:114MiB:2000MiB:1886MiB:free;\n' >"$T/parted.free"
+  printf 'BYT;\n/dev/nvme0n1:2001MiB:nvme:512:512:gpt:x:;\n3:98.0MiB:114MiB:16.0MiB:ext4:edge_persistent:;\n4:114MiB:115MiB:1MiB:ext4:other:;\n' >"$T/parted.print"
+  run setup_lvm
+  [ "$status" -eq 1 ]
+  [[ $output == *"edge_persistent is not the last partition: left as it is"* ]]
+  [[ $output == *"failed: /dev/nvme0n1 has 1 GB free after the OS image; lvm_size_ingb asks for 10 GB"* ]]
+  [ "$(grep -c 'mkpart\|resizepart\|pvcreate' "$STUB_LOG")" -eq 0 ]
+}
+
+@test "lvm_size_ingb 0: edge_persistent takes the whole free space, no LVM" {
+  CFG=([lvm_size_ingb]=0)
+  run setup_lvm
+  [ "$status" -eq 0 ]
+  grep -qx 'parted -s /dev/nvme0n1 resizepart 3 61032MiB' "$STUB_LOG"
+  [[ $output == *"no LVM data volume requested"* ]]
+  [ "$(grep -c 'mkpart\|pvcreate' "$STUB_LOG")" -eq 0 ]
+}
+
+@test "--dry-run changes nothing" {
+  DRY_RUN=1
+  run setup_lvm
+  [ "$status" -eq 0 ]
+  [[ $output == *"dry-run: parted -s /dev/nvme0n1 resizepart <edge_persistent>"* ]]
+  [[ $output == *"dry-run: pvcreate + vgcreate lvmvg on it"* ]]
+  [ "$(grep -vc '^lsblk' "$STUB_LOG")" -eq 0 ]
+}
