@@ -48,7 +48,7 @@ MiB last, fsync, verify. Needs administrator rights for devices: asks via pkexec
   --config-image FILE  a ready EMTCONFIG partition image for every stick instead
 Per-stick values (need --config) go right after the --device they are for:
   --hostname NAME       --static-ip A.B.C.D/PREFIX   --gateway A.B.C.D
-  --dns A.B.C.D[,E.F.G.H]   --stick NAME (an entry of the config's sticks list)
+  --dns A.B.C.D (repeat for more)   --stick NAME (an entry of the config's sticks list)
   e.g. emt-usb flash emt.iso --config site.yaml --password-file pw.txt
          --device \\\\.\\PhysicalDrive2 --hostname node-01 --static-ip 10.0.0.11/24
          --device \\\\.\\PhysicalDrive3 --hostname node-02 --static-ip 10.0.0.12/24

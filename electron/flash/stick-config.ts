@@ -77,9 +77,11 @@ export function bindStickOptions(
       const stick = sticks.at(-1);
       if (!stick)
         throw new UsageError(`--${name} ${value}: per-stick options follow the --device they are for`);
-      if (stick.options[name] !== undefined)
-        throw new UsageError(`--${name} given twice for --device ${stick.device}`);
-      stick.options[name] = value;
+      const prev = stick.options[name];
+      // Several DNS servers: repeat --dns (a bare comma list splits into words in PowerShell).
+      if (prev !== undefined && name === 'dns') stick.options.dns = `${prev},${value}`;
+      else if (prev !== undefined) throw new UsageError(`--${name} given twice for --device ${stick.device}`);
+      else stick.options[name] = value;
     } else if (valueFlags.has(name)) {
       rest.push(`--${name}=${takeValue()}`);
     } else rest.push(arg);

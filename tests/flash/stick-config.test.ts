@@ -97,6 +97,11 @@ describe('bindStickOptions', () => {
     ]);
   });
 
+  it('--dns may repeat for one device; the values join into one list', () => {
+    const r = bindStickOptions(['--device', 'd', '--dns', '1.1.1.1', '--dns=8.8.8.8,9.9.9.9'], VALUE_FLAGS);
+    expect(r.sticks[0]!.options).toEqual({ dns: '1.1.1.1,8.8.8.8,9.9.9.9' });
+  });
+
   it('a value of another option is never read as a per-stick option', () => {
     const r = bindStickOptions(['--log-dir', '--hostname', '--device', 'd'], VALUE_FLAGS);
     expect(r.rest).toEqual(['--log-dir=--hostname', '--device=d']);
