@@ -9,19 +9,19 @@ import { progressPrinter } from './flash.ts';
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'check that a stick holds an image byte for byte',
-  usage: `usage: emt-usb verify <image.iso> --device D [--config FILE] [--json]
+  usage: `usage: emt-usb verify <image.iso> --device D [--config-image FILE] [--json]
 
 Reads the device (or image file) back past the page cache (O_DIRECT, else after
 dropping caches) and compares it with the image; prints the first differing
 offset on a mismatch. Never writes.
-  --config FILE  the per-stick EMTCONFIG partition image that was written with it
-  --json         print the result as JSON`,
+  --config-image FILE  the per-stick EMTCONFIG partition image that was written with it
+  --json               print the result as JSON`,
   async run(args, io) {
-    const p = parseArgs(args, { device: 'string', config: 'string', json: 'bool' });
+    const p = parseArgs(args, { device: 'string', 'config-image': 'string', json: 'bool' });
     const [image, extra] = p.positionals;
     if (!image) throw new FlashError('USAGE', 'missing the image (emt-usb verify <image.iso> --device D)');
     if (extra) throw new FlashError('USAGE', `unexpected argument ${extra}`);
-    const config = str(p, 'config');
+    const config = str(p, 'config-image');
     const json = bool(p, 'json');
     const result = await runVerifyJob(
       {

@@ -108,7 +108,7 @@ describe.skipIf(!isRoot)('a flashed loop device boots as a USB stick', () => {
       expect(out.results[0].verified).toBe(true);
       const v = await run(
         process.execPath,
-        [join(repo, 'bin/emt-usb.js'), 'verify', iso, '--device', dev, '--config', cfg],
+        [join(repo, 'bin/emt-usb.js'), 'verify', iso, '--device', dev, '--config-image', cfg],
         { cwd: repo },
       );
       expect(v.stdout).toContain('byte for byte');

@@ -222,7 +222,10 @@ describe.skipIf(!isRoot)('emt-usb flash --config: per-stick EMTCONFIG on loop de
       const img = join(dir, `expected-${i}.img`);
       await writeFile(img, plan.images[i]!.bytes);
       const ok = capture();
-      expect(await main(['verify', iso, '--device', dev, '--config', img], ok), ok.errs.join('\n')).toBe(0);
+      expect(
+        await main(['verify', iso, '--device', dev, '--config-image', img], ok),
+        ok.errs.join('\n'),
+      ).toBe(0);
       expect(ok.outs[0]).toContain('byte for byte');
       const bare = capture();
       expect(await main(['verify', iso, '--device', dev, '--json'], bare)).toBe(2);
