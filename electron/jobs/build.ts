@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { inspectBootkit } from '../bootkit/inspect.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { configArtifacts } from '../config/artifacts.ts';
-import { emtConfigPartition, hashPasswordFor } from '../config/config-partition.ts';
+import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
 import { loadConfig } from '../config/load.ts';
 import { CONFIG_SCHEMA_VERSION } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
@@ -137,22 +137,64 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       osSize + kernelSize + 2 * Math.ceil(initramfsSize * 1.1) + 2 * (64 + 32) * 2 ** 20,
     );
 
-    // 2+3. Inspect (kernel version, rootfs.tar.gz, the tools the installer needs)
-    // and hash the OS image at once: one is zlib, the other sha256, two cores.
-    // The OS image is hashed once: verification, build id and manifest share it.
+    // 2-4. Inspect (kernel version, rootfs.tar.gz, the tools the installer needs),
+    // hash the OS image and inject the installer, all at once: each reads its own
+    // input, and on two cores zlib, sha256 and the splice overlap. The first
+    // failure stops the others; a refused tool check discards the new initramfs.
+    const initrd = join(work, 'initrd.img');
+    const inner = new AbortController();
+    const stop = () => inner.abort();
+    o.signal?.addEventListener('abort', stop, { once: true });
+    const isig = { signal: inner.signal };
+    let firstError: unknown;
+    const guard = <T>(p: Promise<T>): Promise<T> =>
+      p.catch((e: unknown) => {
+        firstError ??= e;
+        inner.abort();
+        throw e;
+      });
     let osDone = 0;
-    const [report, osHash] = await Promise.all([
-      timed('inspect', () => inspectBootkit([kernel, bk.initramfs], { onProgress: progress, ...sig })),
-      timed('verify', () =>
-        verifyOsImage(o.osImage, expectedSha, {
-          ...sig,
-          onBytes: (n) => {
-            osDone += n;
-            progress({ stage: 'verify', done: osDone, total: osSize, unit: 'bytes', detail: o.osImage });
-          },
-        }),
+    const parallel = await Promise.allSettled([
+      guard(
+        timed('inspect', () => inspectBootkit([kernel, bk.initramfs], { onProgress: progress, ...isig })),
+      ),
+      guard(
+        timed('verify', () =>
+          verifyOsImage(o.osImage, expectedSha, {
+            ...isig,
+            onBytes: (n) => {
+              osDone += n;
+              progress({ stage: 'verify', done: osDone, total: osSize, unit: 'bytes', detail: o.osImage });
+            },
+          }),
+        ),
+      ),
+      guard(
+        timed('inject', () =>
+          injectInitramfs({
+            initramfs: bk.initramfs,
+            displayName: bk.initramfsName,
+            scriptsDir,
+            out: initrd,
+            sourceDateEpoch: sde,
+            // Keep the old compressed rootfs.tar.gz up to its end, deflate only our
+            // tail: the same files at a fraction of the time (gzip-splice.ts).
+            rootfsMode: o.rootfsMode ?? 'splice',
+            // The build id is not known yet (it covers the OS image's hash); the
+            // installer matches its medium by label and finds the id in the manifest.
+            conf: { iso_label: label },
+            onProgress: progress,
+            ...isig,
+          }),
+        ),
       ),
     ]);
+    o.signal?.removeEventListener('abort', stop);
+    if (firstError !== undefined) throw firstError;
+    const [report, osHash] = parallel.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
+      Awaited<ReturnType<typeof inspectBootkit>>,
+      { sha256: string; size: number },
+    ];
     const missing = report.tools.filter((t) => !t.found);
     if (missing.length > 0 && !o.allowMissingTools) {
       const what = missing
@@ -179,7 +221,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     const toolVersion = await packageVersion();
     // The id covers everything that decides the ISO's bytes; the password only by
     // the hash of its hash, so the id reveals nothing.
-    const passwordHash = password === undefined ? undefined : hashPasswordFor(password, sde, bootkitSha);
+    const passwordHash = password === undefined ? undefined : passwordHashFor(password);
     const buildId = buildIdOf({
       tool: toolVersion,
       xorriso,
@@ -197,24 +239,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       bios: Boolean(o.bios),
       sde,
     });
-
-    // 4. The installer goes into the initramfs.
-    const initrd = join(work, 'initrd.img');
-    await timed('inject', () =>
-      injectInitramfs({
-        initramfs: bk.initramfs,
-        displayName: bk.initramfsName,
-        scriptsDir,
-        out: initrd,
-        sourceDateEpoch: sde,
-        // Keep the old compressed rootfs.tar.gz up to its end, deflate only our tail:
-        // the same files at a fraction of the time (gzip-splice.ts).
-        rootfsMode: o.rootfsMode ?? 'splice',
-        conf: { build_id: buildId, iso_label: label },
-        onProgress: progress,
-        ...sig,
-      }),
-    );
 
     // 5. grub.cfg, the ESP and the EMTCONFIG partition.
     const images = await timed('images', async () => {
