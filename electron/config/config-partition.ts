@@ -1,11 +1,10 @@
 // The EMTCONFIG partition image for a site config: what `build` puts in the ISO
 // and what `flash` writes per stick. One builder, so both give the same bytes
 // for the same inputs.
-import { createHash } from 'node:crypto';
 import { configPartitionImage } from '../iso/config-partition-image.ts';
 import { configArtifacts } from './artifacts.ts';
 import type { SiteConfig, StickOverride } from './schema.ts';
-import { isSha512CryptHash, sha512Crypt } from './sha512-crypt.ts';
+import { hashPassword, isSha512CryptHash } from './sha512-crypt.ts';
 
 export interface EmtConfigPartitionOptions {
   /** No config: an empty partition (room for the installer's logs). */
@@ -29,17 +28,12 @@ export function emtConfigPartition(o: EmtConfigPartitionOptions): Promise<Buffer
   return configPartitionImage({ files, dateEpoch: o.dateEpoch, serial: o.serial });
 }
 
-const CRYPT_ALPHABET = './0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
 /**
- * A $6$ hash for the EMTCONFIG partition. A given hash is kept; a plaintext gets a
- * salt derived from (password, SOURCE_DATE_EPOCH, context) so the same inputs give
- * the same image; a new epoch or context (bootkit, build id, stick) gives a new salt.
+ * A $6$ hash for the EMTCONFIG partition. A given hash is kept as is (so a build
+ * from a pre-hashed password is reproducible); a plaintext gets a fresh random
+ * salt from the CSPRNG every time, as the security rules require. A derived salt
+ * would make equal passwords give equal hashes across builds and sticks.
  */
-export function hashPasswordFor(password: string, sde: number, context: string): string {
-  if (isSha512CryptHash(password)) return password;
-  const seed = createHash('sha256').update(`emt-usb salt\0${sde}\0${context}\0${password}`).digest();
-  let salt = '';
-  for (let i = 0; i < 16; i++) salt += CRYPT_ALPHABET[seed[i]! & 0x3f];
-  return sha512Crypt(password, salt);
+export function passwordHashFor(password: string): string {
+  return isSha512CryptHash(password) ? password : hashPassword(password);
 }

@@ -9,7 +9,7 @@ import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../config/config-error.ts';
-import { emtConfigPartition, hashPasswordFor } from '../config/config-partition.ts';
+import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
 import { type LoadedConfig, loadConfig } from '../config/load.ts';
 import { readPasswordFile } from '../config/password-file.ts';
 import type { SiteConfig, StickOverride } from '../config/schema.ts';
@@ -236,10 +236,7 @@ export async function planStickConfigs(r: StickConfigRequest): Promise<StickConf
     if (!m) {
       const seed = createHash('sha256').update(`emt-usb stick\0${identity.buildId}\0${key}`).digest();
       const serial = seed.readUInt32BE(0);
-      const passwordHash =
-        password === undefined
-          ? undefined
-          : hashPasswordFor(password, identity.sourceDateEpoch, `${identity.buildId}\0${key}`);
+      const passwordHash = password === undefined ? undefined : passwordHashFor(password);
       const bytes = emtConfigPartition({
         config: loaded.config,
         ...(passwordHash !== undefined ? { passwordHash } : {}),

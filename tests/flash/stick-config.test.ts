@@ -36,6 +36,7 @@ let dir: string;
 let iso: string;
 let site: string;
 let pw: string;
+let pwHashed: string;
 
 /** A small ISO with a manifest in its root, mastered by the real xorriso. */
 function makeIso(path: string, manifest: object | null): void {
@@ -62,6 +63,8 @@ beforeAll(() => {
   writeFileSync(site, SITE);
   pw = join(dir, 'pw.txt');
   writeFileSync(pw, `${PLAIN}\n`);
+  pwHashed = join(dir, 'pw-hashed.txt');
+  writeFileSync(pwHashed, `${sha512Crypt(PLAIN, 'stickSalt0123456')}\n`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -256,12 +259,21 @@ describe('planStickConfigs', () => {
   });
 
   it('is reproducible: the same inputs give the same bytes; another build id changes them', async () => {
-    const one = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pw, sticks });
-    const two = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pw, sticks });
+    // Reproducible with a pre-hashed password; a plaintext gets a new random salt each time.
+    const one = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pwHashed, sticks });
+    const two = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pwHashed, sticks });
     expect(two.images.every((img, i) => img.bytes.equals(one.images[i]!.bytes))).toBe(true);
+    const plainOne = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pw, sticks });
+    const plainTwo = await planStickConfigs({ imagePath: iso, configFile: site, passwordFile: pw, sticks });
+    expect(plainTwo.images[0]!.bytes.equals(plainOne.images[0]!.bytes)).toBe(false);
     const other = join(dir, 'other.iso');
     makeIso(other, { buildId: '1111111111111111', sourceDateEpoch: 1764115200 });
-    const three = await planStickConfigs({ imagePath: other, configFile: site, passwordFile: pw, sticks });
+    const three = await planStickConfigs({
+      imagePath: other,
+      configFile: site,
+      passwordFile: pwHashed,
+      sticks,
+    });
     expect(three.images[0]!.bytes.equals(one.images[0]!.bytes)).toBe(false);
   });
 

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { bootLoaders } from '../../electron/iso/boot-loaders.ts';
 import { type BuildJobOptions, type BuildJobResult, buildInstaller } from '../../electron/jobs/build.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
@@ -31,8 +32,10 @@ beforeAll(async () => {
   await writeFile(`${os}.sha256`, `${sha256sum(os)}  emt-os-1.0.raw.gz\n`);
   const config = join(dir, 'site.json');
   await writeFile(config, JSON.stringify({ user_name: 'edge', host_type: 'container', hostname: 'edge-01' }));
+  // A pre-hashed password: a plaintext gets a random salt each build (by design), so
+  // byte-for-byte reproducible builds take the $6$ hash itself.
   const pw = join(dir, 'password.txt');
-  await writeFile(pw, 'correct horse battery staple\n');
+  await writeFile(pw, `${sha512Crypt('correct horse battery staple', 'validateSalt0123')}\n`);
   // A snapshot of installer-scripts/: the ISOs compared below must get the same scripts.
   const scripts = join(dir, 'installer-scripts');
   await cp(fileURLToPath(new URL('../../installer-scripts/', import.meta.url)), scripts, { recursive: true });
