@@ -1,13 +1,18 @@
 // Boots the `gzip` (and `xz`) sample bootkit (kernel + initramfs, as GRUB would hand them over)
 // under OVMF and checks the stand-in 90tmpfsroot really unpacks rootfs.tar.gz into a
 // tmpfs and that systemd in it reaches multi-user.target.
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type SampleVariant, sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { bootVm, tail } from './qemu.ts';
 
+const MiB = 1024 * 1024;
+const sparseFile = async (path: string, bytes: number) => {
+  await writeFile(path, '');
+  await truncate(path, bytes);
+};
 const CMDLINE = 'root=tmpfs rootflags=size=1G,mode=0755 rd.skipfsck noresume modules-load=nbd console=ttyS0';
 
 describe.each<SampleVariant>(['gzip', 'xz'])('%s sample bootkit boots under OVMF', (variant) => {
@@ -47,6 +52,39 @@ describe.each<SampleVariant>(['gzip', 'xz'])('%s sample bootkit boots under OVMF
 });
 
 describe('QEMU harness', () => {
+  it('attaches the USB stick (xHCI usb-storage) and NVMe disks the installer sees', async () => {
+    const kit = await sampleBootkit('gzip');
+    const workDir = await mkdtemp(join(tmpdir(), 'emt-qemu-disks-'));
+    const stick = join(workDir, 'stick.img');
+    const disks = [join(workDir, 'nvme0.img'), join(workDir, 'nvme1.img')];
+    await sparseFile(stick, 64 * MiB);
+    await sparseFile(disks[0]!, 96 * MiB);
+    await sparseFile(disks[1]!, 128 * MiB);
+    const r = await bootVm({
+      kernel: kit.kernel,
+      initrd: kit.initramfs,
+      append: 'root=tmpfs rootflags=mode=0755',
+      firmware: 'ovmf',
+      usbStick: stick,
+      nvme: disks,
+      timeoutMs: 420_000,
+      // udev loads the drivers from the rootfs's module closure.
+      waitFor: [
+        /usb-storage \S+: USB Mass Storage device detected/,
+        /sd \S+: \[sd[a-z]\] 131072 512-byte logical blocks/,
+        /\[sd[a-z]\] Attached SCSI removable disk/,
+        /nvme nvme0: pci function/,
+        /nvme nvme1: pci function/,
+      ],
+      failOn: [/emt-bootkit: failed/, /Kernel panic/],
+      workDir,
+    });
+    process.stdout.write(
+      `disks boot: ${r.reason} after ${(r.elapsedMs / 1000).toFixed(1)} s (${r.logPath})\n`,
+    );
+    expect(r.matched, `boot ${r.reason}:\n${tail(r.serialLog)}`).toBe(true);
+  });
+
   it('reports a QEMU that fails to start, with its stderr', async () => {
     const workDir = await mkdtemp(join(tmpdir(), 'emt-qemu-fail-'));
     const notAnImage = join(workDir, 'a-directory');
