@@ -4,12 +4,12 @@
 // (same unit as installer-scripts/, a small install.sh) reports the kernel
 // cmdline, the block devices it sees, and the marker read from the medium.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, stat, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { bootVm, tail } from './qemu.ts';
 
@@ -116,6 +116,13 @@ describe('installer ISO boots', () => {
     await writeFile(os, Buffer.alloc(4 * 2 ** 20, 0x5a));
     await build('efi', kit.tarball, scripts, os);
     await build('bios', kit.tarball, scripts, os);
+  });
+
+  // The images are big; the serial logs (one folder per boot) stay for a look.
+  afterAll(async () => {
+    for (const f of await readdir(work)) {
+      if (/\.(iso|img|gz)$/.test(f)) await rm(join(work, f), { force: true });
+    }
   });
 
   const boot = async (
