@@ -65,6 +65,30 @@ export interface RootfsIndex {
   tarSize: number;
 }
 
+/** An empty index, to be filled entry by entry with `indexTarEntry`. */
+export function emptyRootfsIndex(): RootfsIndex {
+  return { files: new Set(), dirs: new Set(), symlinks: new Map(), entries: 0, tarSize: 0 };
+}
+
+/**
+ * Adds one tar entry, already checked by tar-safety, to an index. Any tar reader
+ * can feed it (the build feeds it from the injection's own pass over the rootfs,
+ * so the rootfs is decompressed once). A later entry of the same path wins.
+ */
+export function indexTarEntry(
+  index: RootfsIndex,
+  e: { name: string; type: TarEntryType; linkname?: string | undefined },
+): void {
+  const p = normalizeTarPath(e.name);
+  index.entries++;
+  if (e.type === 'symlink') index.symlinks.set(p, e.linkname ?? '');
+  else if (e.type === 'directory') index.dirs.add(p);
+  else if (e.type === 'file' || e.type === 'contiguous-file' || e.type === 'link') {
+    index.files.add(p);
+    index.symlinks.delete(p);
+  }
+}
+
 /** Follow symlinks component by component; the final regular file, or null. */
 export function resolveInRootfs(index: RootfsIndex, path: string): string | null {
   let parts = normalizeTarPath(path).split('/');
@@ -116,13 +140,7 @@ export function checkTools(
  * `index` after ending it. Unsafe names (absolute, `..`, escaping links) are refused.
  */
 export function rootfsIndexer(displayName: string): { sink: Writable; index: Promise<RootfsIndex> } {
-  const index: RootfsIndex = {
-    files: new Set(),
-    dirs: new Set(),
-    symlinks: new Map(),
-    entries: 0,
-    tarSize: 0,
-  };
+  const index = emptyRootfsIndex();
   const gunzip = zlib.createGunzip();
   const extract = tar.extract();
   extract.on('entry', (header, stream, next) => {
@@ -134,14 +152,7 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
         { name: header.name, type, linkname: header.linkname ?? undefined, size: header.size ?? 0 },
         displayName,
       );
-      const p = normalizeTarPath(header.name);
-      index.entries++;
-      if (type === 'symlink') index.symlinks.set(p, header.linkname ?? '');
-      else if (type === 'directory') index.dirs.add(p);
-      else if (type === 'file' || type === 'contiguous-file' || type === 'link') {
-        index.files.add(p);
-        index.symlinks.delete(p);
-      }
+      indexTarEntry(index, { name: header.name, type, linkname: header.linkname ?? undefined });
     } catch (e) {
       extract.destroy(e as Error);
       return;

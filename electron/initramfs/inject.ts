@@ -30,6 +30,7 @@ import { InitramfsError } from './errors.ts';
 import type { ExtraFile } from './installer-layout.ts';
 import { type RewriteRootfsResult, type RootfsMode, rewriteRootfsTar } from './rootfs-tar.ts';
 import { isRootfsEntry, type Segment, walkInitramfs } from './segments.ts';
+import type { WalkedEntry } from './tar-walker.ts';
 
 export type InjectMode = 'fast' | 'segment' | 'single';
 
@@ -48,6 +49,12 @@ export interface InjectOptions {
   rootfsMode?: RootfsMode;
   /** Name of the initramfs in messages (e.g. "bootkit.tar.gz:initramfs.img"). */
   displayName?: string;
+  /**
+   * Called as each rootfs.tar.gz entry of the input starts (the kernel keeps the
+   * last); the function it returns sees that archive's tar entries as the rewrite
+   * walks them, so a caller can index the rootfs in the same decompression pass.
+   */
+  onRootfsTar?: () => (e: WalkedEntry) => void;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -308,6 +315,7 @@ export async function injectInitramfs(opts: InjectOptions): Promise<InjectReport
       sourceDateEpoch: sde,
       extraFiles: opts.extraFiles,
       conf: opts.conf,
+      ...(opts.onRootfsTar ? { onEntry: opts.onRootfsTar() } : {}),
       signal: opts.signal,
       onProgress: opts.onProgress,
       name: `${name}:${e.name}`,

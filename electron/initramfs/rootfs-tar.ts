@@ -27,7 +27,7 @@ import {
 } from './gzip-splice.ts';
 import { type ExtraFile, INSTALL_ROOT, type InstallerEntry, installerEntries } from './installer-layout.ts';
 import { normalizeTarPath, ourPaths } from './tar-safety.ts';
-import { TarWalker } from './tar-walker.ts';
+import { TarWalker, type WalkedEntry } from './tar-walker.ts';
 
 export type RootfsMode = 'splice' | 'recompress';
 
@@ -47,6 +47,11 @@ export interface RewriteRootfsOptions {
   name?: string;
   /** Compressed input size for progress, when the input is a stream. */
   inputSize?: number;
+  /**
+   * Sees every entry of the old archive (checked by tar-safety), in order: lets a
+   * caller index the rootfs (e.g. the tool check) without decoding it again.
+   */
+  onEntry?: (e: WalkedEntry) => void;
 }
 
 export interface RewriteRootfsResult {
@@ -172,6 +177,7 @@ interface Ctx {
   chunks: AsyncIterable<Buffer>;
   tick: (done: number) => void;
   signal: AbortSignal | undefined;
+  onEntry: ((e: WalkedEntry) => void) | undefined;
 }
 
 /** Feeds the input to `reader` in small slices, awaiting `after` between them. */
@@ -210,6 +216,7 @@ async function recompress(
     ours,
     // We replace our leaves and our whole install tree; everything else is copied.
     onEntry: (e) => {
+      ctx.onEntry?.(e);
       const p = normalizeTarPath(e.name);
       return ours.leaves.has(p) || p === INSTALL_ROOT || p.startsWith(`${INSTALL_ROOT}/`);
     },
@@ -257,7 +264,11 @@ function slice(q: Held[], from: number, to: number): Buffer {
 async function splice(
   ctx: Ctx,
 ): Promise<Omit<RewriteRootfsResult, 'sha256' | 'size' | 'mode' | 'entriesAdded'>> {
-  const walker = new TarWalker({ file: ctx.file, ours: ourPaths(ctx.entries) });
+  const walker = new TarWalker({
+    file: ctx.file,
+    ours: ourPaths(ctx.entries),
+    ...(ctx.onEntry ? { onEntry: (e: WalkedEntry) => void ctx.onEntry!(e) } : {}),
+  });
   const inq: Held[] = []; // compressed input not yet written
   const outq: Held[] = []; // decompressed data from (safe.out - WINDOW) on
   const pending: BlockBoundary[] = [];
@@ -381,6 +392,7 @@ export async function rewriteRootfsTar(opts: RewriteRootfsOptions): Promise<Rewr
     chunks: stream as AsyncIterable<Buffer>,
     tick,
     signal: opts.signal,
+    onEntry: opts.onEntry,
   };
   try {
     const r = opts.mode === 'splice' ? await splice(ctx) : await recompress(ctx);

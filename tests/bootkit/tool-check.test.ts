@@ -1,12 +1,19 @@
 import { createReadStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   checkTools,
+  emptyRootfsIndex,
+  indexTarEntry,
   type RootfsIndex,
   resolveInRootfs,
   rootfsIndexer,
 } from '../../electron/bootkit/tool-check.ts';
+import { type RootfsMode, rewriteRootfsTar } from '../../electron/initramfs/rootfs-tar.ts';
 import { syntheticCache } from '../fixtures/synthetic-bootkit.ts';
 
 const cache = syntheticCache();
@@ -104,5 +111,44 @@ describe('symlink resolution', () => {
   it('a link climbing above the root stays in the root', () => {
     const i = idx(['usr/bin/bash'], { bin: '../../../usr/bin' });
     expect(resolveInRootfs(i, 'bin/bash')).toBe('usr/bin/bash');
+  });
+});
+
+describe('the index fed from the injection pass (one decompression per build)', () => {
+  const scriptsDir = fileURLToPath(new URL('../../installer-scripts/', import.meta.url));
+  const viaRewrite = async (tar: string, mode: RootfsMode): Promise<RootfsIndex> => {
+    const dir = await mkdtemp(join(tmpdir(), 'emt-toolidx-'));
+    try {
+      const ix = emptyRootfsIndex();
+      await rewriteRootfsTar({
+        input: tar,
+        output: join(dir, 'out.tar.gz'),
+        scriptsDir,
+        mode,
+        sourceDateEpoch: 0,
+        onEntry: (e) => indexTarEntry(ix, e),
+      });
+      return ix;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  for (const variant of ['gzip', 'no-parted', 'merged-usr'] as const) {
+    for (const mode of ['splice', 'recompress'] as const) {
+      it(`${variant}, ${mode}: same names and the same tool results as a separate pass`, async () => {
+        const tar = cache.get(variant).rootfsTar!;
+        const [a, b] = await Promise.all([index(tar), viaRewrite(tar, mode)]);
+        expect(b.entries).toBeGreaterThan(0);
+        expect([...b.files].sort()).toEqual([...a.files].sort());
+        expect([...b.dirs].sort()).toEqual([...a.dirs].sort());
+        expect([...b.symlinks].sort()).toEqual([...a.symlinks].sort());
+        expect(checkTools(b)).toEqual(checkTools(a));
+      });
+    }
+  }
+  it('the separate pass and the hook refuse the same unsafe names', async () => {
+    await expect(viaRewrite(cache.get('rootfs-dotdot').rootfsTar!, 'splice')).rejects.toThrow(
+      /entry '..\/evil.txt' has a '..' component/,
+    );
   });
 });

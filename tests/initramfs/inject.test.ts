@@ -183,6 +183,32 @@ describe('injectInitramfs, checked by cpio, gzip and tar', () => {
     expect(sh('sha256sum r1.img').split(' ')[0]).toBe(a.sha256);
   });
 
+  it('shows the rootfs entries to a caller in the same pass, per rootfs.tar.gz (tool check input)', async () => {
+    for (const variant of ['gzip', 'no-parted'] as const) {
+      const seen: string[][] = [];
+      const r = await injectInitramfs({
+        initramfs: cache.get(variant).initramfs,
+        scriptsDir: scripts,
+        out: join(work, `hook-${variant}.img`),
+        sourceDateEpoch: SDE,
+        onRootfsTar: () => {
+          const names: string[] = [];
+          seen.push(names);
+          return (e) => names.push(`${e.type} ${e.name.replace(/^\.\//, '')}`);
+        },
+      });
+      expect(seen).toHaveLength(1);
+      // Every old entry, no more: the count the rewrite reports, the names GNU tar lists.
+      expect(seen[0]).toHaveLength(r.rootfs.oldEntries);
+      const listed = sh(`tar -tzf ${cache.get(variant).rootfsTar}`)
+        .split('\n')
+        .filter((l) => l && l !== './')
+        .map((l) => l.replace(/^\.\//, '').replace(/\/$/, ''));
+      expect(seen[0]!.map((x) => x.split(' ')[1]!.replace(/\/$/, '')).filter((x) => x)).toEqual(listed);
+      expect(seen[0]!.includes('file sbin/parted')).toBe(variant === 'gzip');
+    }
+  });
+
   it('xz output keeps CRC32 (the kernel refuses CRC64)', async () => {
     const b = cache.get('xz');
     const out = join(work, 'xz-check.img');
