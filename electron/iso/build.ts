@@ -22,6 +22,8 @@ export interface MasterIsoInput {
   /** With --bios: GRUB's El Torito image and hybrid MBR. */
   bios?: { eltorito: string; hybridMbr: string };
   osImage: { path: string; sha256: string; size: number };
+  /** Payload files already hashed (e.g. the initrd, by the injector): not read again. */
+  known?: { path: string; sha256: string; size: number }[];
   userApps?: string;
   espImage: string;
   configImage: string;
@@ -64,7 +66,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
 
   // Hash every payload file (the OS image is already hashed) for the manifest.
   const files = await hashPayload(payload, {
-    known: new Map([[i.osImage.path, { sha256: i.osImage.sha256, size: i.osImage.size }]]),
+    known: new Map([i.osImage, ...(i.known ?? [])].map((k) => [k.path, { sha256: k.sha256, size: k.size }])),
     ...(i.signal ? { signal: i.signal } : {}),
   });
   const [espHash, configHash] = await Promise.all([

@@ -1,6 +1,7 @@
 // The build job behind `emt-usb build` and the app: bootkit + OS image + config
 // (+ user-apps) -> installer ISO, its `.sha256` and the manifest inside it.
-//   check inputs -> inspect (tool check) -> verify OS image -> inject -> images
+//   check inputs -> inspect (kernel) + verify OS image + inject (indexing the rootfs
+//   for the tool check as it rewrites it: one decompression) -> tool check -> images
 //   (grub.cfg, ESP, EMTCONFIG) -> stage + master (xorriso) -> checksum -> rename
 // Cheap checks run first, so a typo never costs minutes. Everything temporary
 // lives in one folder beside the output and goes away whatever happens.
@@ -8,8 +9,9 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inspectBootkit } from '../bootkit/inspect.ts';
+import { readKernelVersion } from '../bootkit/kernel-version.ts';
 import { openBootkit } from '../bootkit/open.ts';
+import { checkTools, emptyRootfsIndex, indexTarEntry, type RootfsIndex } from '../bootkit/tool-check.ts';
 import { configArtifacts } from '../config/artifacts.ts';
 import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
 import { loadConfig } from '../config/load.ts';
@@ -137,10 +139,11 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       osSize + kernelSize + 2 * Math.ceil(initramfsSize * 1.1) + 2 * (64 + 32) * 2 ** 20,
     );
 
-    // 2-4. Inspect (kernel version, rootfs.tar.gz, the tools the installer needs),
-    // hash the OS image and inject the installer, all at once: each reads its own
-    // input, and on two cores zlib, sha256 and the splice overlap. The first
-    // failure stops the others; a refused tool check discards the new initramfs.
+    // 2-4. Read the kernel version, hash the OS image and inject the installer, all
+    // at once: on two cores zlib, sha256 and the splice overlap. The injection's
+    // pass over rootfs.tar.gz also indexes its names for the tool check, so the
+    // rootfs is decompressed once. The first failure stops the others; a refused
+    // tool check comes after the inject and discards the new initramfs (in work/).
     const initrd = join(work, 'initrd.img');
     const inner = new AbortController();
     const stop = () => inner.abort();
@@ -154,10 +157,11 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         throw e;
       });
     let osDone = 0;
+    let rootfsIndex: RootfsIndex = emptyRootfsIndex();
     const parallel = await Promise.allSettled([
-      guard(
-        timed('inspect', () => inspectBootkit([kernel, bk.initramfs], { onProgress: progress, ...isig })),
-      ),
+      guard(timed('inspect', () => readKernelVersion(kernel, bk.kernelName ?? kernel))),
+      // The bootkit's own hash (for the build id) on a worker thread, meanwhile.
+      guard(hashAll(bootInputs, isig)),
       guard(
         timed('verify', () =>
           verifyOsImage(o.osImage, expectedSha, {
@@ -183,6 +187,12 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
             // The build id is not known yet (it covers the OS image's hash); the
             // installer matches its medium by label and finds the id in the manifest.
             conf: { iso_label: label },
+            // The kernel keeps the last rootfs.tar.gz: the last index started counts.
+            onRootfsTar: () => {
+              const ix = emptyRootfsIndex();
+              rootfsIndex = ix;
+              return (e) => indexTarEntry(ix, e);
+            },
             onProgress: progress,
             ...isig,
           }),
@@ -191,11 +201,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     ]);
     o.signal?.removeEventListener('abort', stop);
     if (firstError !== undefined) throw firstError;
-    const [report, osHash] = parallel.map((r) => (r as PromiseFulfilledResult<unknown>).value) as [
-      Awaited<ReturnType<typeof inspectBootkit>>,
+    const [kernelInfo, bootkitSha, osHash, injected] = parallel.map(
+      (r) => (r as PromiseFulfilledResult<unknown>).value,
+    ) as [
+      Awaited<ReturnType<typeof readKernelVersion>>,
+      string,
       { sha256: string; size: number },
+      Awaited<ReturnType<typeof injectInitramfs>>,
     ];
-    const missing = report.tools.filter((t) => !t.found);
+    const missing = checkTools(rootfsIndex).filter((t) => !t.found);
     if (missing.length > 0 && !o.allowMissingTools) {
       const what = missing
         .map(
@@ -215,7 +229,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     const userAppHashes = new Map<string, { sha256: string; size: number }>();
     for (const f of userAppFiles)
       userAppHashes.set(join(o.userApps!, f), await sha256File(join(o.userApps!, f), sig));
-    const bootkitSha = await hashAll(bootInputs, sig);
     const artifactsFor = (hash: string | undefined) =>
       loaded ? configArtifacts(loaded.config, hash !== undefined ? { passwordHash: hash } : {}) : [];
     const toolVersion = await packageVersion();
@@ -268,6 +281,8 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         workDir: work,
         kernel,
         initrd,
+        // The injector hashed the initrd as it wrote it.
+        known: [{ path: initrd, sha256: injected.sha256, size: injected.size }],
         grubCfg: images.cfg,
         efiLoader: loaders.efi,
         ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
@@ -284,7 +299,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
           bootkit: {
             source: basename(bootInputs[0]!),
             sha256: bootkitSha,
-            kernelVersion: report.kernel.version,
+            kernelVersion: kernelInfo.version,
           },
           kernelCmdline: cmdline,
           configSchemaVersion: loaded ? CONFIG_SCHEMA_VERSION : null,

@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import {
   encodeManifest,
   hashPayload,
   sha256File,
+  WORKER_HASH_MIN,
 } from '../../electron/iso/manifest.ts';
 import { planPayload } from '../../electron/iso/stage.ts';
 
@@ -33,6 +35,17 @@ describe('sha256File', () => {
     const h = await sha256File(p, { onBytes: (n) => (seen += n) });
     expect(h).toEqual({ sha256: sha256sum(p), size: data.length });
     expect(seen).toBe(data.length);
+  });
+
+  it('hashes a big file on the worker thread: same sum, every byte reported', async () => {
+    const p = join(dir, 'worker.bin');
+    const size = WORKER_HASH_MIN + 8 * (1 << 20) + 4093; // two full buffers' turns and a short read
+    await writeFile(p, randomBytes(size));
+    let seen = 0;
+    const h = await sha256File(p, { onBytes: (n) => (seen += n) });
+    expect(h).toEqual({ sha256: sha256sum(p), size });
+    expect(seen).toBe(size);
+    await rm(p);
   });
 
   it('names a missing file, and stops when cancelled', async () => {
