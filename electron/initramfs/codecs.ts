@@ -9,6 +9,7 @@ import zlib from 'node:zlib';
 import lzma from 'lzma-native';
 import Bunzip from 'seek-bzip';
 import { CompressStream } from 'zstd-napi';
+import { isEmtError } from '../errors.ts';
 import { InitramfsError } from './errors.ts';
 
 type ZstdBinding = typeof import('zstd-napi/binding.js');
@@ -75,6 +76,11 @@ const truncated = (codec: string, src: FileSource, offset: number, why: string) 
     `${codec} stream at offset ${offset} in ${src.name} is truncated or corrupt (${why})`,
     src.name,
   );
+
+/** An error from our own sink (e.g. the rootfs rewrite refusing an entry) passes
+ * through unchanged; anything else the decoder threw means bad compressed data. */
+const decodeFailure = (e: unknown, codec: string, src: FileSource, offset: number): Error =>
+  isEmtError(e) ? e : truncated(codec, src, offset, (e as Error).message);
 
 /**
  * Decode the compressed stream of `codec` starting at `offset`, passing output to
@@ -211,7 +217,7 @@ async function decodeGzip(src: FileSource, offset: number, sink: ByteSink, signa
   try {
     hlen = gzipHeaderLength(head, src.name);
   } catch (e) {
-    throw truncated('gzip', src, offset, (e as Error).message);
+    throw decodeFailure(e, 'gzip', src, offset);
   }
   // Raw inflate of one member: node's gunzip would run on into a following member.
   const inflate = zlib.createInflateRaw();
@@ -231,7 +237,7 @@ async function decodeGzip(src: FileSource, offset: number, sink: ByteSink, signa
     );
   } catch (e) {
     if (signal?.aborted) throw e;
-    throw truncated('gzip', src, offset, (e as Error).message);
+    throw decodeFailure(e, 'gzip', src, offset);
   }
   const deflated = inflate.bytesWritten;
   const tail = await readAt(src, offset + hlen + deflated, 8);
@@ -256,7 +262,7 @@ async function decodeZstd(src: FileSource, offset: number, sink: ByteSink, signa
       try {
         r = dctx.decompressStream(out, chunk.subarray(i));
       } catch (e) {
-        throw truncated('zstd', src, offset, (e as Error).message);
+        throw decodeFailure(e, 'zstd', src, offset);
       }
       const [ret, produced, consumed] = r;
       i += consumed;
@@ -311,7 +317,7 @@ async function lzmaFamily(
     await viaTransform(t, src, offset, sink, signal);
   } catch (e) {
     if (signal?.aborted) throw e;
-    throw truncated(name, src, offset, (e as Error).message);
+    throw decodeFailure(e, name, src, offset);
   }
   if (!ended) throw truncated(name, src, offset, 'stream not finished');
   const n = t.totalIn();
@@ -399,7 +405,7 @@ async function decodeLz4Legacy(src: FileSource, offset: number, sink: ByteSink, 
     try {
       n = lz4DecodeBlock(block, out);
     } catch (e) {
-      throw truncated('lz4', src, offset, (e as Error).message);
+      throw decodeFailure(e, 'lz4', src, offset);
     }
     await sink(Buffer.from(out.subarray(0, n)));
     pos += 4 + size;
@@ -466,7 +472,7 @@ async function decodeBzip2(src: FileSource, offset: number, sink: ByteSink, sign
   } catch (e) {
     if (signal?.aborted) throw e;
     if (e instanceof InitramfsError) throw e;
-    throw truncated('bzip2', src, offset, (e as Error).message);
+    throw decodeFailure(e, 'bzip2', src, offset);
   }
   // The stream ends at the byte holding the CRC's last bit (then byte padding).
   return pos - offset;
