@@ -141,6 +141,9 @@ function bigTree(): string {
     execFileSync('dd', ['if=/dev/urandom', `of=${join(big, 'payload.bin')}`, 'bs=1M', 'count=256'], {
       stdio: 'ignore',
     });
+    // Plus a sparse 1 GiB: cheap to make, yet long enough to write that the
+    // pacifier (every 0.25 s) reports at least once on an idle, fast machine.
+    execFileSync('truncate', ['-s', '1G', join(big, 'sparse.bin')]);
   }
   return big;
 }
