@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 fail=0
 step() { echo "== $*"; "$@" || { echo "!! failed: $*"; fail=1; }; }
 
-step npx biome check electron tests bench bin
+step npx biome check electron tests bench bin scripts
 step npx tsc --noEmit
 if compgen -G "installer-scripts/**/*.sh" >/dev/null || compgen -G "installer-scripts/*.sh" >/dev/null; then
   mapfile -t shells < <(find installer-scripts -name '*.sh' -type f)
