@@ -9,7 +9,7 @@ APT_PACKAGES=(
   xorriso mtools dosfstools grub-efi-amd64-bin grub-pc-bin grub-common shim-signed ovmf
   qemu-system-x86 qemu-utils busybox-static debootstrap shellcheck cpio zstd xz-utils
   gdisk p7zip-full libarchive-tools fdisk e2fsprogs lvm2 kmod util-linux pigz bzip2 lz4
-  emscripten dpkg-dev ca-certificates bats whois
+  emscripten dpkg-dev ca-certificates bats whois parted file openssl openssh-client time
 )
 
 missing=()
