@@ -2,6 +2,8 @@
 //   baseline: dd bs=4M oflag=direct conv=fsync, then cmp (write + verify)
 //   ours:     emt-usb flash (write + read-back verify), and --no-verify (write only)
 //   engine:   the same writer in-process (no CLI start-up), with and without verify
+//   floor:    dd iflag=direct of the loop device: the raw read any read-back verify
+//             must pay at least (its time against write-only bounds the verify ratio)
 // Each is run RUNS times, interleaved; medians are printed. Needs root (losetup).
 // The loop device does direct I/O on its backing file, so writes reach the disk
 // rather than stopping in the backing file's page cache.
@@ -22,7 +24,7 @@ import { join } from 'node:path';
 import { flash } from '../electron/flash/writer.ts';
 
 const MB = Number(process.env.EMT_BENCH_MB ?? 512);
-const RUNS = Number(process.env.EMT_BENCH_RUNS ?? 3);
+const RUNS = Number(process.env.EMT_BENCH_RUNS ?? 5);
 const cache = join(process.env.EMT_CACHE_DIR || join(homedir(), '.cache', 'emt-usb'), 'bench-flash');
 const root = new URL('..', import.meta.url).pathname;
 
@@ -71,6 +73,9 @@ const variants: Record<string, string[][]> = {
   ],
   'dd oflag=direct conv=fsync (write only)': [
     ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
+  ],
+  'dd iflag=direct (raw device read, floor)': [
+    ['dd', `if=${dev}`, 'of=/dev/null', 'bs=4M', `count=${MB / 4}`, 'iflag=direct', 'status=none'],
   ],
 };
 const engine = async (verify: boolean): Promise<number> => {
@@ -127,6 +132,10 @@ const erw = median(times[ENGINE_RW]!);
 const ew = median(times[ENGINE_W]!);
 console.log(
   `  engine write+verify / write-only: ${(erw / ew).toFixed(2)}x; verify pass alone / write pass: ${((erw - ew) / ew).toFixed(2)}x`,
+);
+const floor = median(times['dd iflag=direct (raw device read, floor)']!);
+console.log(
+  `  floor for any read-back verify: write-only + raw read = ${((ew + floor) / ew).toFixed(2)}x (engine), ${((writeOnly + floor) / writeOnly).toFixed(2)}x (CLI)`,
 );
 console.log(
   `  emt-usb start-up (--help): ${startup.toFixed(2)} s; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,

@@ -1,6 +1,6 @@
 // The write + verify engine. Pure of elevation: the CLI runs it in-process when
 // already root, the elevated writer process runs the very same functions.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { type FileHandle, open, readFile, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -188,14 +188,17 @@ interface WriteContext {
 
 /**
  * Writes the expected image to an opened target: wipe the old partition tables,
- * the body from 1 MiB on, then the first MiB last; returns sha256 and bytes written.
+ * the body from 1 MiB on, then the first MiB last. Hashes what it writes only when
+ * asked (`hash`): with verify on, the read-back pass hashes instead, where the
+ * sha256 overlaps the slower device read rather than holding up the writes.
  */
 async function writeBody(
   t: ResolvedTarget,
   io: Opened,
   ctx: WriteContext,
   progress: { bytes: number },
-): Promise<string> {
+  hash: Hash | null,
+): Promise<void> {
   const { image, meter, signal } = ctx;
   const { fh } = io;
   const [a, b, head] = io.bufs as [Buffer, Buffer, Buffer];
@@ -213,11 +216,10 @@ async function writeBody(
     meter.update(2 * HEAD, true);
   }
 
-  const hash = createHash('sha256');
   const headLen = await image.read(head, 0);
   if (headLen !== Math.min(HEAD, size))
     throw new FlashError('IMAGE_SHORT', `${image.path}: shorter than it said`);
-  hash.update(head.subarray(0, headLen));
+  hash?.update(head.subarray(0, headLen));
 
   meter.start('write', size);
   let off = Math.min(HEAD, size);
@@ -234,7 +236,7 @@ async function writeBody(
     pending = nextOff < size ? image.read(next, nextOff) : Promise.resolve(0);
     pending.catch(() => {}); // if we stop early, an in-flight read's failure is moot
     const w = writeFully(fh, cur, len, off);
-    hash.update(cur.subarray(0, n));
+    hash?.update(cur.subarray(0, n));
     await w;
     off = nextOff;
     progress.bytes = off - Math.min(HEAD, size);
@@ -250,12 +252,12 @@ async function writeBody(
   progress.bytes = size;
   meter.update(size, true);
   if (!t.isBlock && io.direct) await fh.truncate(size); // drop O_DIRECT's tail padding
-  return hash.digest('hex');
 }
 
 export interface ReadBack {
-  /** sha256 of the bytes read back (equal to the expected one when they match). */
-  sha256: string | null;
+  /** sha256 of what must be on the target (image + config overlay). */
+  sha256: string;
+  /** null when every byte read back equals the expected one. */
   firstDifference: number | null;
   direct: boolean;
 }
@@ -273,10 +275,16 @@ async function openReadBack(t: ResolvedTarget, path: string): Promise<Opened> {
 }
 
 /**
- * Reads the target back and compares it with the expected bytes chunk by chunk,
- * hashing what was read. Stops at the first difference and reports its offset.
+ * Reads the target back past the page cache and compares it byte for byte with
+ * the expected bytes (image + overlay, re-read from the image alongside), with
+ * READ_DEPTH chunks in flight so the device never waits for the compare. The
+ * sha256 of the expected bytes is taken on the way: where every byte compared
+ * equal it is also the read-back's sha256, which is how "compare against the
+ * expected image hash" holds, and a memcmp names the first differing offset
+ * where a hash could only say "somewhere". On a difference the image alone is
+ * read on to finish the expected hash; the device is not read further.
  */
-async function compareBack(
+async function readBack(
   t: ResolvedTarget,
   path: string,
   image: ExpectedImage,
@@ -284,111 +292,66 @@ async function compareBack(
   signal: AbortSignal | undefined,
 ): Promise<ReadBack> {
   const io = await openReadBack(t, path);
-  try {
-    const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
-    const size = image.size;
-    const exp = [Buffer.allocUnsafeSlow(CHUNK), Buffer.allocUnsafeSlow(CHUNK)];
-    const got = io.bufs;
-    const hash = createHash('sha256');
-    meter?.start('verify', size);
-    const readPair = (i: number, off: number) => {
-      const n = Math.min(CHUNK, size - off);
-      return Promise.all([readFully(io.fh, got[i]!, roundUp(n, align), off), image.read(exp[i]!, off)]).then(
-        ([g, e]) => ({ n, g, e }),
-      );
-    };
-    let off = 0;
-    let i = 0;
-    let pending = readPair(0, 0);
-    while (off < size) {
-      const { n, g, e } = await pending;
-      if (signal?.aborted) throw new Cancelled();
-      const nextOff = off + n;
-      if (nextOff < size) {
-        pending = readPair(1 - i, nextOff);
-        pending.catch(() => {}); // awaited below, or moot if we stop early
-      }
-      const gb = got[i]!.subarray(0, Math.min(n, g));
-      const eb = exp[i]!.subarray(0, Math.min(n, e));
-      if (e < n) throw new FlashError('IMAGE_SHORT', `${image.path}: changed while verifying`, image.path);
-      if (g < n || !gb.equals(eb)) {
-        let k = 0;
-        while (k < gb.length && gb[k] === eb[k]) k++;
-        if (nextOff < size) await pending.catch(() => {});
-        return { sha256: null, firstDifference: off + k, direct: io.direct };
-      }
-      hash.update(gb); // equal bytes: this is also the expected image's hash
-      off = nextOff;
-      meter?.update(off);
-      i = 1 - i;
+  const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
+  const size = image.size;
+  const got = io.bufs;
+  const exp = got.map(() => Buffer.allocUnsafeSlow(CHUNK));
+  const hash = createHash('sha256');
+  const read = (slot: number, off: number) => {
+    const n = Math.min(CHUNK, size - off);
+    return Promise.all([
+      readFully(io.fh, got[slot]!, roundUp(n, align), off),
+      image.read(exp[slot]!, off),
+    ]).then(([g, e]) => ({ n, g, e, slot }));
+  };
+  const queue: ReturnType<typeof read>[] = [];
+  let next = 0;
+  let slot = 0;
+  const fill = () => {
+    while (queue.length < READ_DEPTH && next < size) {
+      queue.push(read(slot, next));
+      next += Math.min(CHUNK, size - next);
+      slot = (slot + 1) % READ_DEPTH;
     }
-    meter?.update(size, true);
-    return { sha256: hash.digest('hex'), firstDifference: null, direct: io.direct };
-  } finally {
-    await io.fh.close();
-  }
-}
-
-/**
- * Reads the target back and checks its sha256 against the one computed while
- * writing (one pass, no second read of the image); only on a mismatch does it
- * compare byte by byte to find the first differing offset.
- */
-async function hashBack(
-  t: ResolvedTarget,
-  path: string,
-  image: ExpectedImage,
-  expectedSha256: string,
-  meter: ProgressMeter,
-  signal: AbortSignal | undefined,
-): Promise<ReadBack> {
-  const io = await openReadBack(t, path);
-  let direct: boolean;
-  let actual: string;
+  };
+  let off = 0;
+  let firstDifference: number | null = null;
+  meter?.start('verify', size);
   try {
-    direct = io.direct;
-    const align = io.direct || t.isBlock ? t.logicalBlockSize : 1; // raw disks want whole sectors
-    const size = image.size;
-    const hash = createHash('sha256');
-    meter.start('verify', size);
-    const read = (i: number, off: number) => {
-      const n = Math.min(CHUNK, size - off);
-      return readFully(io.fh, io.bufs[i]!, roundUp(n, align), off).then((g) => ({ n, g, i }));
-    };
-    const queue: ReturnType<typeof read>[] = [];
-    let next = 0;
-    let slot = 0;
-    const fill = () => {
-      while (queue.length < READ_DEPTH && next < size) {
-        queue.push(read(slot, next));
-        next += Math.min(CHUNK, size - next);
-        slot = (slot + 1) % READ_DEPTH;
-      }
-    };
-    let off = 0;
     fill();
-    try {
-      while (off < size) {
-        const { n, g, i } = await queue.shift()!;
-        if (signal?.aborted) throw new Cancelled();
-        if (g < n) return { sha256: null, firstDifference: off + g, direct };
-        hash.update(io.bufs[i]!.subarray(0, n));
+    while (off < size) {
+      const { n, g, e, slot: s } = await queue.shift()!;
+      if (signal?.aborted) throw new Cancelled();
+      if (e < n) throw new FlashError('IMAGE_SHORT', `${image.path}: changed while verifying`, image.path);
+      const want = exp[s]!.subarray(0, n);
+      if (g < n || !got[s]!.subarray(0, n).equals(want)) {
+        const have = got[s]!.subarray(0, Math.min(n, g));
+        let k = 0;
+        while (k < have.length && have[k] === want[k]) k++;
+        firstDifference = off + k;
+        hash.update(want);
         off += n;
-        fill(); // the slot just hashed is free again
-        meter.update(off);
+        break;
       }
-    } finally {
-      await Promise.allSettled(queue); // never close the fd under a read in flight
+      hash.update(want);
+      off += n;
+      fill(); // the slot just compared is free again
+      meter?.update(off);
     }
-    meter.update(size, true);
-    actual = hash.digest('hex');
   } finally {
+    await Promise.allSettled(queue); // never close the fd under a read in flight
     await io.fh.close();
   }
-  if (actual === expectedSha256) return { sha256: actual, firstDifference: null, direct };
-  const located = await compareBack(t, path, image, null, signal);
-  // Bytes equal now but the hash differed: the stick changed between the two reads.
-  return { sha256: actual, firstDifference: located.firstDifference ?? 0, direct };
+  // A difference: finish the expected hash from the image alone (the result still names it).
+  for (const buf = exp[0]!; off < size; ) {
+    if (signal?.aborted) throw new Cancelled();
+    const e = await image.read(buf, off);
+    if (e === 0) throw new FlashError('IMAGE_SHORT', `${image.path}: changed while verifying`, image.path);
+    hash.update(buf.subarray(0, Math.min(e, size - off)));
+    off += e;
+  }
+  if (firstDifference === null) meter?.update(size, true);
+  return { sha256: hash.digest('hex'), firstDifference, direct: io.direct };
 }
 
 async function loadConfig(path: string | undefined): Promise<Buffer | undefined> {
@@ -507,30 +470,34 @@ async function flashOne(
     const io = await openForIo(path, constants.O_RDWR, t, [CHUNK, CHUNK, HEAD], t.isBlock).catch((e) => {
       throw describeIoError(device, e);
     });
-    let sha256: string;
+    // Without verify the write pass is the only chance to hash what was written.
+    const hash = req.verify ? null : createHash('sha256');
     try {
       log.line(
         `${device}: writing ${image.size} bytes from ${req.imagePath} (${io.direct ? 'O_DIRECT' : 'buffered'})`,
       );
-      sha256 = await writeBody(t, io, { image, meter, signal: opts.signal, log }, progress);
+      await writeBody(t, io, { image, meter, signal: opts.signal, log }, progress, hash);
     } finally {
       await io.fh.close();
     }
-    log.line(`${device}: written, sha256 ${sha256}`);
     // Let the kernel see the new partition table now (best effort; udev would later).
     if (t.isBlock && process.platform === 'linux') await rereadPartitions(t.path).catch(() => {});
-    if (!req.verify) {
+    if (hash) {
+      const sha256 = hash.digest('hex');
+      log.line(`${device}: written, sha256 ${sha256}`);
       if (tmp) await rename(tmp, t.path);
       tmp = null;
       return result('ok', { sha256, message: `${device}: written (${image.size} bytes), not verified` });
     }
+    log.line(`${device}: written`);
     phase = 'verify';
-    const rb = await hashBack(t, path, image, sha256, meter, opts.signal);
+    const rb = await readBack(t, path, image, meter, opts.signal);
+    const sha256 = rb.sha256;
     log.line(
-      `${device}: read back ${rb.direct ? 'with O_DIRECT' : 'after dropping caches'}: ${rb.firstDifference === null ? `sha256 ${rb.sha256}` : `differs at ${rb.firstDifference}`}`,
+      `${device}: read back ${rb.direct ? 'with O_DIRECT' : 'after dropping caches'}: ${rb.firstDifference === null ? `equal, sha256 ${sha256}` : `differs at ${rb.firstDifference}`}`,
     );
-    if (rb.firstDifference !== null || rb.sha256 !== sha256) {
-      const at = rb.firstDifference ?? 0;
+    if (rb.firstDifference !== null) {
+      const at = rb.firstDifference;
       return result('mismatch', {
         sha256,
         verified: false,
@@ -547,7 +514,7 @@ async function flashOne(
     return result('ok', {
       sha256,
       verified: true,
-      readBackSha256: rb.sha256!,
+      readBackSha256: sha256, // every byte read back equalled the expected one
       message: `${device}: written and verified (${image.size} bytes, sha256 ${sha256.slice(0, 16)}...)`,
     });
   } catch (e) {
@@ -653,7 +620,7 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       };
     }
     const meter = new ProgressMeter(t.drive.device, opts.onProgress ?? (() => {}));
-    const rb = await compareBack(t, t.path, image, meter, opts.signal);
+    const rb = await readBack(t, t.path, image, meter, opts.signal);
     log.line(
       `verify ${req.imagePath} on ${t.drive.device}: ${rb.firstDifference === null ? 'match' : `differs at ${rb.firstDifference}`}`,
     );
@@ -662,7 +629,7 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       return {
         ...base,
         status: 'mismatch',
-        sha256: null,
+        sha256: rb.sha256,
         firstDifference: rb.firstDifference,
         error: { code: 'VERIFY_MISMATCH', message },
         message,
@@ -674,8 +641,8 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       status: 'ok',
       verified: true,
       sha256: rb.sha256,
-      readBackSha256: rb.sha256!,
-      message: `${t.drive.device}: holds ${req.imagePath} byte for byte (sha256 ${rb.sha256!.slice(0, 16)}...)`,
+      readBackSha256: rb.sha256, // every byte read back equalled the expected one
+      message: `${t.drive.device}: holds ${req.imagePath} byte for byte (sha256 ${rb.sha256.slice(0, 16)}...)`,
       seconds: secs(),
     };
   } catch (e) {
