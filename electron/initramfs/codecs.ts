@@ -57,6 +57,8 @@ export interface FileSource {
 
 const pread = promisify(fsRead);
 const CHUNK = 1 << 20;
+/** zlib's output step (its default, 16 KiB, costs more in stream overhead than the inflate). */
+const ZLIB_CHUNK = 1 << 20;
 
 export async function readAt(src: FileSource, pos: number, len: number): Promise<Buffer> {
   const n = Math.max(0, Math.min(len, src.size - pos));
@@ -220,7 +222,7 @@ async function decodeGzip(src: FileSource, offset: number, sink: ByteSink, signa
     throw decodeFailure(e, 'gzip', src, offset);
   }
   // Raw inflate of one member: node's gunzip would run on into a following member.
-  const inflate = zlib.createInflateRaw();
+  const inflate = zlib.createInflateRaw({ chunkSize: ZLIB_CHUNK });
   let crc = 0;
   let size = 0;
   try {
@@ -484,7 +486,7 @@ export function createEncoder(codec: OutputCodec, level?: number): Transform {
     case 'none':
       return new PassThrough();
     case 'gzip':
-      return zlib.createGzip({ level: level ?? 6 });
+      return zlib.createGzip({ level: level ?? 6, chunkSize: ZLIB_CHUNK });
     case 'zstd':
       return new CompressStream({ compressionLevel: level ?? 3, checksumFlag: true });
     case 'xz':

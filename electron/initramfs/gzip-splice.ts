@@ -3,8 +3,13 @@
 // remember where each deflate block starts (bit position, uncompressed offset,
 // CRC so far), then keep the old bytes up to a block start, byte-align with an
 // empty stored block, append a fresh deflate stream and a new trailer.
+// Two decoders: Node's own zlib (C, ~5x faster than pako) stopping at every block
+// end (Z_BLOCK), which tells the byte but not the bit where the next block starts
+// (Node does not expose zlib's data_type), and pako's port, which tells the bit.
+// The native one is the default; the one boundary a splice cuts at is then pinned
+// to its bit by exactBlockStart (at most 8 tiny trial decodes).
 // Formats: gzip RFC 1952, deflate RFC 1951.
-import { crc32, deflateRawSync } from 'node:zlib';
+import { crc32, createInflateRaw, deflateRawSync } from 'node:zlib';
 import zlibInflate from 'pako/lib/zlib/inflate.js';
 import ZStream from 'pako/lib/zlib/zstream.js';
 import { EmtError } from '../errors.ts';
@@ -69,8 +74,10 @@ function notGzip(file: string, off: number): GzipError {
 
 /** A place where a deflate block starts: what to keep, and the stream state there. */
 export interface BlockBoundary {
-  /** Absolute bit position in the input (bit 0 = LSB of byte 0). */
+  /** Absolute bit position in the input (bit 0 = LSB of byte 0); with slack, the latest it can be. */
   bit: number;
+  /** The block starts in [bit - slack, bit]: 0 when exact (pako), 7 from the native decoder. */
+  slack: number;
   /** Uncompressed offset (over all members). */
   out: number;
   /** Index of the gzip member it lies in. */
@@ -92,6 +99,64 @@ type ReaderState = 'header' | 'deflate' | 'trailer' | 'after';
 
 const OUT_CHUNK = 1 << 18;
 
+export type InflateEngine = 'native' | 'pako';
+
+/** The parts of a Node zlib object the sync Z_BLOCK loop drives (what zlib's own sync API uses). */
+interface NativeHandle {
+  writeSync(
+    flush: number,
+    input: Uint8Array,
+    inOff: number,
+    inLen: number,
+    out: Uint8Array,
+    outOff: number,
+    outLen: number,
+  ): void;
+  onerror: (message: string, errno: number) => void;
+}
+
+interface NativeInflater {
+  handle: NativeHandle;
+  /** [avail_out, avail_in] after each writeSync. */
+  state: Uint32Array;
+  close(): void;
+  error: string | null;
+}
+
+/**
+ * A raw inflater on Node's zlib, driven call by call. Node's public API has no
+ * Z_BLOCK loop (its sync path closes the stream after one call), so this uses the
+ * handle its sync API uses; when a Node version lacks that shape, null (pako then).
+ */
+function nativeInflater(): NativeInflater | null {
+  const z = createInflateRaw() as unknown as {
+    _handle?: NativeHandle;
+    _writeState?: unknown;
+    close(): void;
+  };
+  const handle = z._handle;
+  if (!handle || typeof handle.writeSync !== 'function' || !(z._writeState instanceof Uint32Array)) {
+    z.close();
+    return null;
+  }
+  const n: NativeInflater = { handle, state: z._writeState, close: () => z.close(), error: null };
+  handle.onerror = (message) => {
+    n.error = message;
+  };
+  return n;
+}
+
+let nativeWorks: boolean | undefined;
+/** Whether this Node's zlib can be driven block by block (checked once). */
+export function nativeInflateAvailable(): boolean {
+  if (nativeWorks === undefined) {
+    const n = nativeInflater();
+    nativeWorks = n !== null;
+    n?.close();
+  }
+  return nativeWorks;
+}
+
 /**
  * Push-driven gzip decoder (pako's inflate with Z_BLOCK) that reports every deflate
  * block start. Checks every member's CRC-32 and ISIZE. Multiple members are decoded
@@ -102,11 +167,17 @@ export class GzipBlockReader {
   inOffset = 0;
   outOffset = 0;
   members = 0;
+  /** Uncompressed offset where each finished member's data ends. */
+  readonly memberEnds: number[] = [];
+  readonly engine: InflateEngine;
   private state: ReaderState = 'header';
   private carry: Uint8Array = new Uint8Array(0); // header/trailer bytes split across chunks
   private strm = new ZStream();
+  private native: NativeInflater | null = null;
   private out = new Uint8Array(OUT_CHUNK);
+  private produced = 0; // native: bytes of `out` filled
   private emitted = 0;
+  private deferred: BlockBoundary | null = null; // native: a stop that may be the stream's end
   private crc = 0;
   private memberOut = 0;
   private memberStart = 0;
@@ -114,7 +185,10 @@ export class GzipBlockReader {
   constructor(
     private readonly file: string,
     private readonly ev: GzipBlockReaderEvents,
-  ) {}
+    engine?: InflateEngine,
+  ) {
+    this.engine = engine ?? (nativeInflateAvailable() ? 'native' : 'pako');
+  }
 
   push(chunk: Uint8Array): void {
     let buf = chunk;
@@ -162,13 +236,15 @@ export class GzipBlockReader {
         this.state = 'after';
         continue;
       }
-      p = this.inflate(buf, p, base);
+      p = this.engine === 'native' ? this.inflateNative(buf, p, base) : this.inflate(buf, p, base);
     }
     this.inOffset += chunk.length;
   }
 
   /** Input is over: it must have ended after a complete member. */
   end(): void {
+    this.native?.close();
+    this.native = null;
     if (this.state === 'after') return;
     const what =
       this.members === 0 && this.state === 'header' ? 'not a complete gzip file' : 'gzip data is truncated';
@@ -180,15 +256,25 @@ export class GzipBlockReader {
   }
 
   private startMember(deflateStart: number): void {
-    this.strm = new ZStream();
-    zlibInflate.inflateInit2(this.strm, -15);
+    if (this.engine === 'native') {
+      this.native?.close();
+      this.native = nativeInflater();
+      if (!this.native) throw new Error('internal: native zlib became unavailable');
+      this.deferred = null;
+    } else {
+      this.strm = new ZStream();
+      zlibInflate.inflateInit2(this.strm, -15);
+    }
     this.out = new Uint8Array(OUT_CHUNK); // earlier output may still be held by consumers
+    this.produced = 0;
+    this.emitted = 0;
     this.crc = 0;
     this.memberOut = this.outOffset;
     this.state = 'deflate';
     // Member start is a block start the reader does not stop at (raw inflate begins mid-state).
     this.ev.onBoundary({
       bit: deflateStart * 8,
+      slack: 0,
       out: this.outOffset,
       member: this.members,
       memberOut: this.memberOut,
@@ -197,11 +283,11 @@ export class GzipBlockReader {
     this.members++;
   }
 
-  private emit(): void {
-    const n = this.strm.next_out - this.emitted;
+  private emit(upTo = this.strm.next_out): void {
+    const n = upTo - this.emitted;
     if (n <= 0) return;
-    const data = this.out.subarray(this.emitted, this.strm.next_out);
-    this.emitted = this.strm.next_out;
+    const data = this.out.subarray(this.emitted, upTo);
+    this.emitted = upTo;
     this.outOffset += n;
     this.crc = crc32(data, this.crc);
     this.ev.onData(data);
@@ -231,6 +317,7 @@ export class GzipBlockReader {
       this.emit();
       if (ret === Z_STREAM_END) {
         this.state = 'trailer';
+        this.memberEnds.push(this.outOffset);
         return s.next_in;
       }
       // 128: stopped at a block start. 64: the block just decoded was the final one, so
@@ -239,6 +326,7 @@ export class GzipBlockReader {
         const bits = s.state!.bits;
         this.ev.onBoundary({
           bit: (base + s.next_in) * 8 - bits,
+          slack: 0,
           out: this.outOffset,
           member: this.members - 1,
           memberOut: this.memberOut,
@@ -254,6 +342,59 @@ export class GzipBlockReader {
         );
       }
     }
+  }
+  /**
+   * Node's zlib with Z_BLOCK: each call stops at the end of a block, having taken the
+   * byte that holds the next block's first bits (0-7 of them still unused). A stop
+   * is reported only once the next call makes progress: after the final block the
+   * next call makes none (the stream is over), and that stop is no place to append.
+   */
+  private inflateNative(buf: Uint8Array, p: number, base: number): number {
+    const n = this.native!;
+    while (p < buf.length) {
+      if (this.produced === OUT_CHUNK) {
+        this.out = new Uint8Array(OUT_CHUNK);
+        this.produced = 0;
+        this.emitted = 0;
+      }
+      n.handle.writeSync(Z_BLOCK, buf, p, buf.length - p, this.out, this.produced, OUT_CHUNK - this.produced);
+      if (n.error !== null) {
+        throw new GzipError(
+          'BAD_GZIP',
+          `${this.file}: corrupt deflate data near byte ${base + p}: ${n.error}`,
+          this.file,
+        );
+      }
+      const availOut = n.state[0]!;
+      const used = buf.length - p - n.state[1]!;
+      const made = OUT_CHUNK - this.produced - availOut;
+      p += used;
+      if (used === 0 && made === 0) {
+        this.deferred = null;
+        n.close();
+        this.native = null;
+        this.state = 'trailer';
+        this.memberEnds.push(this.outOffset);
+        return p;
+      }
+      if (this.deferred) {
+        this.ev.onBoundary(this.deferred);
+        this.deferred = null;
+      }
+      this.produced += made;
+      this.emit(this.produced);
+      if (availOut > 0 && p < buf.length) {
+        this.deferred = {
+          bit: (base + p) * 8,
+          slack: 7,
+          out: this.outOffset,
+          member: this.members - 1,
+          memberOut: this.memberOut,
+          crc: this.crc >>> 0,
+        };
+      }
+    }
+    return p;
   }
 }
 
@@ -282,4 +423,133 @@ export function gzipTrailer(crc: number, size: number): Buffer {
   b.writeUInt32LE(crc >>> 0, 0);
   b.writeUInt32LE(size % 2 ** 32, 4);
   return b;
+}
+
+/**
+ * Pins a block start known to lie in [b.bit - b.slack, b.bit] to its bit: the one
+ * candidate from which the stream, decoded block by block (primed with `dictionary`,
+ * the 32 KiB before it), reproduces `expected` (what the stream decodes to from
+ * there on). `input` holds the compressed bytes from byte `inputStart` on, at or
+ * before the earliest candidate. The true start always fits, so a single fit is it;
+ * several fits happen (a stored block's header reads alike from neighbouring zero
+ * bits) and give null, as does none: the caller then cuts at an earlier block.
+ */
+export function exactBlockStart(
+  b: Pick<BlockBoundary, 'bit' | 'slack'>,
+  input: Uint8Array,
+  inputStart: number,
+  dictionary: Uint8Array,
+  expected: Uint8Array,
+  /** `expected` runs to the end of the deflate stream: a fit must end right there. */
+  endsStream = false,
+): number | null {
+  if (b.slack === 0) return b.bit;
+  const fits: number[] = [];
+  for (let bit = b.bit; bit >= b.bit - b.slack && bit >= inputStart * 8; bit--) {
+    if (decodesTo({ input, inputStart }, bit, dictionary, expected, endsStream)) fits.push(bit);
+  }
+  return fits.length === 1 ? fits[0]! : null;
+}
+
+interface Held {
+  input: Uint8Array;
+  inputStart: number;
+}
+
+/** `n` (<= 24) bits at absolute bit `bit`, LSB first as deflate reads them; null past the end. */
+function bitsAt(h: Held, bit: number, n: number): number | null {
+  let v = 0;
+  for (let i = 0; i < n; i++) {
+    const at = bit + i;
+    const byte = h.input[Math.floor(at / 8) - h.inputStart];
+    if (byte === undefined) return null;
+    v |= ((byte >>> (at % 8)) & 1) << i;
+  }
+  return v;
+}
+
+/** The bit string starting `k` bits into `buf`, as bytes (LSB first). */
+function shiftBits(buf: Uint8Array, k: number): Uint8Array {
+  if (k === 0) return buf;
+  const out = new Uint8Array(buf.length);
+  for (let i = 0; i < buf.length; i++) out[i] = (buf[i]! >>> k) | ((buf[i + 1] ?? 0) << (8 - k));
+  return out;
+}
+
+const lastWindow = (a: Uint8Array, b: Uint8Array): Uint8Array => {
+  const all = Buffer.concat([a, b]);
+  return all.subarray(Math.max(0, all.length - 32768));
+};
+
+/**
+ * Whether decoding from absolute bit `start` gives `expected` (and, with `ends`, then
+ * ends). Stored blocks are read on the input's own byte grid (their data starts at
+ * the next byte boundary); Huffman blocks do not care about the grid, so pako
+ * decodes each one from a bit-shifted copy, stopping at its end (Z_BLOCK).
+ */
+function decodesTo(
+  h: Held,
+  start: number,
+  dictionary: Uint8Array,
+  expected: Uint8Array,
+  ends: boolean,
+): boolean {
+  let bit = start;
+  let got = 0;
+  let window = dictionary.subarray(Math.max(0, dictionary.length - 32768));
+  for (;;) {
+    if (!ends && got >= expected.length) return true;
+    const head = bitsAt(h, bit, 3);
+    if (head === null) return false;
+    const final = (head & 1) === 1;
+    const type = head >>> 1;
+    let block: Uint8Array;
+    if (type === 0) {
+      const p = Math.ceil((bit + 3) / 8);
+      const len = bitsAt(h, p * 8, 16);
+      const nlen = bitsAt(h, p * 8 + 16, 16);
+      if (len === null || nlen === null || (len ^ 0xffff) !== nlen) return false;
+      const from = p + 4 - h.inputStart;
+      if (from + len > h.input.length) return false;
+      block = h.input.subarray(from, from + len);
+      bit = (p + 4 + len) * 8;
+    } else if (type === 3) {
+      return false;
+    } else {
+      const s = new ZStream();
+      zlibInflate.inflateInit2(s, -15);
+      if (window.length > 0 && zlibInflate.inflateSetDictionary(s, window) !== Z_OK) return false;
+      const rel = Math.floor(bit / 8) - h.inputStart;
+      s.input = shiftBits(h.input.subarray(rel), bit % 8);
+      s.next_in = 0;
+      s.avail_in = s.input.length;
+      // Room for one byte past what is expected: more output than that is a misfit.
+      s.output = new Uint8Array(expected.length - got + 1);
+      s.next_out = 0;
+      s.avail_out = s.output.length;
+      let ret = Z_OK;
+      do ret = zlibInflate.inflate(s, Z_BLOCK);
+      while (ret === Z_OK && (s.data_type & 128) === 0 && s.avail_out > 0 && s.avail_in > 0);
+      const ended = ret === Z_STREAM_END || (ret === Z_OK && (s.data_type & 128) !== 0);
+      const bits = s.state?.bits ?? 0;
+      zlibInflate.inflateEnd(s);
+      block = s.output.subarray(0, s.next_out);
+      if (!ended) {
+        // Out of room (all expected bytes produced) or out of input.
+        return !ends && got + block.length > expected.length && matches(block, expected, got);
+      }
+      bit += s.next_in * 8 - bits;
+    }
+    if (got + block.length > expected.length) return !ends && matches(block, expected, got);
+    if (!matches(block, expected, got)) return false;
+    got += block.length;
+    if (final) return got === expected.length;
+    window = lastWindow(window, block);
+  }
+}
+
+/** Whether `block` equals `expected` from `at` on, as far as both go. */
+function matches(block: Uint8Array, expected: Uint8Array, at: number): boolean {
+  const n = Math.min(block.length, expected.length - at);
+  return Buffer.from(block.buffer, block.byteOffset, n).equals(expected.subarray(at, at + n));
 }

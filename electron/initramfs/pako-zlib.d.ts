@@ -23,6 +23,7 @@ declare module 'pako/lib/zlib/inflate.js' {
     inflateInit2(strm: ZStream, windowBits: number): number;
     inflate(strm: ZStream, flush: number): number;
     inflateReset(strm: ZStream): number;
+    inflateSetDictionary(strm: ZStream, dictionary: Uint8Array): number;
     inflateEnd(strm: ZStream): number;
   };
   export default inflate;

@@ -21,8 +21,10 @@ import { noProgress, type ProgressSink } from '../progress.ts';
 import {
   alignAfterCut,
   type BlockBoundary,
+  exactBlockStart,
   freshDeflate,
   GzipBlockReader,
+  GzipError,
   gzipTrailer,
 } from './gzip-splice.ts';
 import { type ExtraFile, INSTALL_ROOT, type InstallerEntry, installerEntries } from './installer-layout.ts';
@@ -75,6 +77,13 @@ const FEED = 1 << 14; // compressed bytes per decode step: bounds what one step 
 const WINDOW = 32 * 1024;
 const MAX_INFLIGHT = 16 << 20;
 const WRITE_BATCH = 1 << 20;
+/** Decoded bytes kept past the tar's end to check a native block start against (zeros, usually). */
+const PAST_EOF = 64 * 1024;
+/** Usable block starts held back, for when the latest one's bit cannot be pinned. */
+const KEEP_SAFE = 4;
+
+/** The first input byte a block start may lie in. */
+const firstByte = (b: BlockBoundary): number => Math.floor((b.bit - b.slack) / 8);
 
 /** Our entries as tar bytes (ustar, pax where a name needs it), ending with the two zero blocks. */
 export async function encodeEntries(entries: InstallerEntry[]): Promise<Buffer> {
@@ -200,7 +209,7 @@ async function recompress(
   ctx: Ctx,
 ): Promise<Omit<RewriteRootfsResult, 'sha256' | 'size' | 'mode' | 'entriesAdded'>> {
   const ours = ourPaths(ctx.entries);
-  const gzip = createGzip({ level: RECOMPRESS_LEVEL });
+  const gzip = createGzip({ level: RECOMPRESS_LEVEL, chunkSize: 1 << 20 });
   const drain = (async () => {
     for await (const c of gzip) await ctx.out.write(c as Buffer);
   })();
@@ -270,19 +279,29 @@ async function splice(
     ...(ctx.onEntry ? { onEntry: (e: WalkedEntry) => void ctx.onEntry!(e) } : {}),
   });
   const inq: Held[] = []; // compressed input not yet written
-  const outq: Held[] = []; // decompressed data from (safe.out - WINDOW) on
+  const outq: Held[] = []; // decompressed data from (safes[0].out - WINDOW) on
   const pending: BlockBoundary[] = [];
-  let safe: BlockBoundary | null = null;
+  // The last few usable block starts, oldest first: a native one whose bit cannot be
+  // pinned (a stored block reads alike from several bits) gives way to the one before.
+  const safes: BlockBoundary[] = [];
   let written = 0;
 
   // A block start is usable once it cannot lie past the end-of-archive marker.
   const promote = (): void => {
     const lim = walker.minEof;
-    while (pending.length > 0 && pending[0]!.out <= lim) safe = pending.shift()!;
+    while (pending.length > 0 && pending[0]!.out <= lim) {
+      safes.push(pending.shift()!);
+      if (safes.length > KEEP_SAFE) safes.shift();
+    }
   };
+  let past = 0; // decoded bytes held past the end of the tar: they pin a native boundary's bit
   const reader = new GzipBlockReader(ctx.file, {
     onData: (d) => {
-      if (walker.done) return;
+      if (walker.done) {
+        if (past < PAST_EOF) outq.push({ off: reader.outOffset - d.length, buf: d });
+        past += d.length;
+        return;
+      }
       outq.push({ off: reader.outOffset - d.length, buf: d });
       walker.push(d);
       promote();
@@ -304,18 +323,18 @@ async function splice(
     }
   };
   const trimOut = (): void => {
-    const s = safe as BlockBoundary | null;
+    const s = safes[0];
     const keepFrom = s ? s.out - WINDOW : 0;
     while (outq.length > 1 && outq[0]!.off + outq[0]!.buf.length <= keepFrom) outq.shift();
   };
 
   await feed(ctx, reader, async (chunk, off) => {
     // The slice was decoded already; its bytes join the queue before anything is written.
-    const s0 = safe as BlockBoundary | null;
-    const needed = s0 ? Math.floor(s0.bit / 8) : 0;
+    const s0 = safes[0];
+    const needed = s0 ? firstByte(s0) : 0;
     if (!walker.done || needed < off + chunk.length) inq.push({ off, buf: chunk });
-    const s = safe as BlockBoundary | null;
-    if (s && Math.floor(s.bit / 8) - written >= WRITE_BATCH) await flushUpTo(Math.floor(s.bit / 8));
+    const s = safes[0];
+    if (s && firstByte(s) - written >= WRITE_BATCH) await flushUpTo(firstByte(s));
     trimOut();
   });
   if (!walker.done) {
@@ -323,16 +342,39 @@ async function splice(
     promote();
   }
   const eof = walker.eof!;
-  const cut = safe as BlockBoundary | null;
-  if (!cut) throw new Error('internal: no deflate block start before the end of the tar');
+  if (safes.length === 0) throw new Error('internal: no deflate block start before the end of the tar');
 
-  const byte = Math.floor(cut.bit / 8);
-  await flushUpTo(byte);
-  const kept = written;
+  // Pin the latest block start whose bit can be pinned.
+  const inEnd = inq.at(-1)!.off + inq.at(-1)!.buf.length;
+  const outEnd = outq.at(-1)!.off + outq.at(-1)!.buf.length;
+  let cut: BlockBoundary | undefined;
+  let bit: number | null = null;
+  for (let i = safes.length - 1; i >= 0 && bit === null; i--) {
+    cut = safes[i]!;
+    const memberEnd = reader.memberEnds[cut.member] ?? Number.POSITIVE_INFINITY;
+    bit = exactBlockStart(
+      cut,
+      slice(inq, firstByte(cut), inEnd),
+      firstByte(cut),
+      slice(outq, Math.max(cut.memberOut, cut.out - WINDOW), cut.out),
+      slice(outq, cut.out, Math.min(outEnd, memberEnd)),
+      memberEnd <= outEnd,
+    );
+  }
+  if (bit === null || !cut) {
+    throw new GzipError(
+      'SPLICE',
+      `${ctx.file}: cannot place the splice point near byte ${firstByte(safes.at(-1)!)} (use --rootfs recompress)`,
+      ctx.file,
+    );
+  }
   const tail = slice(outq, cut.out, eof);
   const dict = slice(outq, Math.max(cut.memberOut, cut.out - WINDOW), cut.out);
+  const byte = Math.floor(bit / 8);
+  await flushUpTo(byte);
+  const kept = written;
   const crcAtEof = crc32(tail, cut.crc);
-  const bitInByte = cut.bit % 8;
+  const bitInByte = bit % 8;
   const align = alignAfterCut(bitInByte === 0 ? 0 : slice(inq, byte, byte + 1)[0]!, bitInByte);
   await ctx.out.write(align);
   await ctx.out.write(freshDeflate(Buffer.concat([tail, ctx.blob]), dict));

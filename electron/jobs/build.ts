@@ -119,7 +119,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
   const engine = await resolveEngine(o.engine ?? 'auto');
   const xorriso = await xorrisoVersion(engine);
 
-  const bk = await openBootkit(bootInputs);
+  const bk = await timed('open', () => openBootkit(bootInputs));
   const work = await mkdtemp(join(dirname(resolve(o.out)), '.emt-build-'));
   try {
     if (!bk.kernel) {

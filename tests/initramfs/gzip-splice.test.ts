@@ -10,10 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   alignAfterCut,
   type BlockBoundary,
+  exactBlockStart,
   freshDeflate,
   GzipBlockReader,
   gzipHeaderLength,
   gzipTrailer,
+  type InflateEngine,
+  nativeInflateAvailable,
 } from '../../electron/initramfs/gzip-splice.ts';
 
 let dir: string;
@@ -37,13 +40,21 @@ function sample(): Buffer {
   return Buffer.concat(parts);
 }
 
-function decode(gz: Buffer, feed = 4096): { data: Buffer; boundaries: BlockBoundary[] } {
+function decode(
+  gz: Buffer,
+  feed = 4096,
+  engine: InflateEngine = 'pako',
+): { data: Buffer; boundaries: BlockBoundary[] } {
   const chunks: Uint8Array[] = [];
   const boundaries: BlockBoundary[] = [];
-  const r = new GzipBlockReader('t.gz', {
-    onData: (d) => chunks.push(d),
-    onBoundary: (b) => boundaries.push(b),
-  });
+  const r = new GzipBlockReader(
+    't.gz',
+    {
+      onData: (d) => chunks.push(d),
+      onBoundary: (b) => boundaries.push(b),
+    },
+    engine,
+  );
   for (let p = 0; p < gz.length; p += feed) r.push(gz.subarray(p, p + feed));
   r.end();
   return { data: Buffer.concat(chunks), boundaries };
@@ -94,6 +105,71 @@ describe('GzipBlockReader', () => {
       execFileSync('gzip', ['-t', f]);
     });
   }
+
+  it('uses Node zlib (native) by default on this Node', () => {
+    expect(nativeInflateAvailable()).toBe(true);
+    expect(new GzipBlockReader('t.gz', { onData: () => {}, onBoundary: () => {} }).engine).toBe('native');
+  });
+
+  for (const level of [1, 6, 9]) {
+    it(`native decoder (gzip -${level}): the same data, block starts within 7 bits of pako's, pinned exactly or not at all`, () => {
+      const data = sample();
+      const gz = execFileSync('gzip', [`-${level}`, '-c'], { input: data, maxBuffer: 1 << 28 });
+      const exact = decode(gz, 997, 'pako');
+      const native = decode(gz, 997, 'native');
+      expect(native.data.equals(data)).toBe(true);
+      const byOut = new Map(exact.boundaries.map((b) => [b.out, b]));
+      // Only stops that fall exactly on a feed's end go unseen.
+      expect(native.boundaries.length).toBeGreaterThan(exact.boundaries.length * 0.9);
+      let pinned = 0;
+      for (const b of native.boundaries) {
+        const e = byOut.get(b.out);
+        expect(e, `native block start at out ${b.out} is one pako saw`).toBeDefined();
+        expect(b.crc).toBe(e!.crc);
+        expect(e!.bit).toBeGreaterThanOrEqual(b.bit - b.slack);
+        expect(e!.bit).toBeLessThanOrEqual(b.bit);
+        const from = Math.floor((b.bit - b.slack) / 8);
+        const got = exactBlockStart(
+          b,
+          gz.subarray(from),
+          from,
+          data.subarray(Math.max(0, b.out - 32768), b.out),
+          data.subarray(b.out, b.out + 70_000),
+        );
+        if (got !== null) {
+          expect(got).toBe(e!.bit); // never a wrong bit
+          pinned++;
+        }
+      }
+      expect(pinned).toBeGreaterThan(native.boundaries.length * 0.5);
+      // Run to the stream's end, the check also demands the stream stops there.
+      const last = native.boundaries.at(-1)!;
+      const from = Math.floor((last.bit - 7) / 8);
+      const args = [last, gz.subarray(from), from, data.subarray(last.out - 32768, last.out)] as const;
+      expect(exactBlockStart(...args, data.subarray(last.out), true)).toBe(byOut.get(last.out)!.bit);
+      expect(exactBlockStart(...args, data.subarray(last.out, data.length - 1), true)).toBeNull();
+    });
+  }
+
+  it('native decoder: several members, trailing zeros, CRC and corruption checks', () => {
+    const a = execFileSync('gzip', ['-c'], { input: Buffer.from('first member\n') });
+    const b = execFileSync('gzip', ['-c'], { input: Buffer.from('second member\n') });
+    const { data, boundaries } = decode(Buffer.concat([a, b, Buffer.alloc(100)]), 7, 'native');
+    expect(data.toString()).toBe('first member\nsecond member\n');
+    expect(boundaries.filter((x) => x.out === 13)).toMatchObject([{ member: 1, memberOut: 13, slack: 0 }]);
+    const bad = Buffer.from(a);
+    bad[bad.length - 8] = bad[bad.length - 8]! ^ 1;
+    expect(() => decode(bad, 4096, 'native')).toThrow(
+      /t.gz: gzip member at byte 0 fails its CRC\/size check/,
+    );
+    expect(() => decode(a.subarray(0, a.length - 3), 4096, 'native')).toThrow(/gzip data is truncated/);
+    const big = execFileSync('gzip', ['-c'], { input: sample(), maxBuffer: 1 << 28 });
+    const broken = Buffer.from(big);
+    broken.fill(0xff, 5000, 5100); // garbage inside Huffman-coded data
+    expect(() => decode(broken, 4096, 'native')).toThrow(
+      /t.gz: (corrupt deflate data near byte \d+|gzip member)/,
+    );
+  });
 
   it('aligns with an empty stored block for every bit position', () => {
     for (let bit = 0; bit < 8; bit++) {
