@@ -1,11 +1,13 @@
 // The ISO half of `build`: stage the tree, write the manifest, master with xorriso
-// into a temp file beside the output, hash it, then move it (and `.sha256`) into
-// place. The kernel, the injected initramfs and the two FAT images come in ready.
+// into a temp file beside the output (hashed as it is written), then move it (and
+// `.sha256`) into place. The kernel, the injected initramfs and the two FAT images
+// come in ready.
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
 import { BuildError } from './build-error.ts';
+import { followHash, type HashFollower } from './follow-hash.ts';
 import { type BuildManifest, encodeManifest, hashPayload, MANIFEST_SCHEMA, sha256File } from './manifest.ts';
 import { masterArgs } from './master-args.ts';
 import { outError, prepareOutput } from './output.ts';
@@ -44,6 +46,8 @@ export interface MasterIsoResult {
   size: number;
   sha256File: string;
   manifest: BuildManifest;
+  /** False when a guard made us hash the finished ISO again (slower, same result). */
+  hashedWhileWriting: boolean;
 }
 
 // ISO 9660 + Rock Ridge + Joliet metadata, boot catalog, GPT: generous but small.
@@ -113,6 +117,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
   const need =
     files.reduce((n, f) => n + f.size + PER_FILE_BYTES, OVERHEAD_BYTES) + espHash.size + configHash.size;
   const pending = await prepareOutput(i.out, need);
+  let follower: HashFollower | undefined;
   try {
     const argv = masterArgs({
       out: pending.tmp,
@@ -123,10 +128,21 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
       configImage: i.configImage,
       ...(i.bios ? { bios: { hybridMbr: i.bios.hybridMbr } } : {}),
     });
+    // The hash follows xorriso's writes; what is left when it exits shows as 'checksum'.
+    let size = 0;
+    const checksum = (done: number) => progress({ stage: 'checksum', done, total: size, unit: 'bytes' });
+    let hashed = 0;
+    follower = followHash(pending.tmp, {
+      ...opt(i.signal),
+      onHashed: (done) => {
+        hashed = done;
+        if (size) checksum(done);
+      },
+    });
     await i.master(argv, { onProgress: progress, ...(i.signal ? { signal: i.signal } : {}) });
     if (i.signal?.aborted)
       throw new BuildError('CANCELLED', `build of ${pending.out} cancelled`, pending.out);
-    const size = (await stat(pending.tmp)).size;
+    size = (await stat(pending.tmp)).size;
     if (size < need - OVERHEAD_BYTES - files.length * PER_FILE_BYTES) {
       throw new BuildError(
         'NO_SPACE',
@@ -134,17 +150,20 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
         pending.out,
       );
     }
-    let done = 0;
-    const iso = await sha256File(pending.tmp, {
-      ...opt(i.signal),
-      onBytes: (n) => {
-        done += n;
-        progress({ stage: 'checksum', done, total: size, unit: 'bytes' });
-      },
-    });
+    checksum(hashed);
+    const iso = await follower.finish();
+    checksum(size);
     const placed = await pending.commit(iso.sha256);
-    return { iso: placed.iso, sha256: iso.sha256, size, sha256File: placed.sha256File, manifest };
+    return {
+      iso: placed.iso,
+      sha256: iso.sha256,
+      size: iso.size,
+      sha256File: placed.sha256File,
+      manifest,
+      hashedWhileWriting: iso.whileWriting,
+    };
   } catch (e) {
+    follower?.stop();
     await pending.discard();
     if (i.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
       throw new BuildError('CANCELLED', `build of ${pending.out} cancelled`, pending.out);
