@@ -320,6 +320,7 @@ export async function injectInitramfs(opts: InjectOptions): Promise<InjectReport
       onProgress: opts.onProgress,
       name: `${name}:${e.name}`,
       inputSize: e.size,
+      hash: false,
     });
     let settled = false;
     job.then(

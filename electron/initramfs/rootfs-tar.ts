@@ -8,7 +8,7 @@
 //   plus our entries (gzip-splice.ts). Only the tail is compressed again. Older
 //   entries with our names stay in the archive and are shadowed: tar extracts in
 //   order and the later entry overwrites the earlier one.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
@@ -54,11 +54,14 @@ export interface RewriteRootfsOptions {
    * caller index the rootfs (e.g. the tool check) without decoding it again.
    */
   onEntry?: (e: WalkedEntry) => void;
+  /** Hash the new archive (default true); the injector skips it: it hashes the whole initramfs. */
+  hash?: boolean;
 }
 
 export interface RewriteRootfsResult {
   size: number;
-  sha256: string;
+  /** sha256 of the new archive, unless `hash: false`. */
+  sha256?: string;
   /** Paths (relative, no `./`) of the entries we added, in archive order. */
   entriesAdded: string[];
   mode: RootfsMode;
@@ -118,28 +121,48 @@ export async function encodeEntries(entries: InstallerEntry[]): Promise<Buffer> 
 /** The temp output file: positioned writes, a few in flight so decoding overlaps disk I/O. */
 class OutFile {
   size = 0;
-  private readonly hash = createHash('sha256');
+  private readonly hash: Hash | null;
   private inflight: { bytes: number; done: Promise<unknown> }[] = [];
   private inflightBytes = 0;
   private constructor(
     readonly fh: FileHandle,
     readonly tmp: string,
     readonly output: string,
-  ) {}
+    hash: boolean,
+  ) {
+    this.hash = hash ? createHash('sha256') : null;
+  }
 
-  static async create(output: string): Promise<OutFile> {
+  static async create(output: string, hash = true): Promise<OutFile> {
     // Same directory as the output, so the final rename is atomic.
     const tmp = join(
       dirname(output),
       `.${basename(output)}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`,
     );
-    return new OutFile(await open(tmp, 'wx', 0o644), tmp, output);
+    return new OutFile(await open(tmp, 'wx', 0o644), tmp, output, hash);
   }
 
-  /** Takes ownership of `b` (it must not change until flushed). */
+  private batch: Uint8Array[] = [];
+  private batchBytes = 0;
+
+  /**
+   * Takes ownership of `b` (it must not change until flushed). Small pieces (the
+   * splice hands over 16 KiB slices) are gathered into 1 MiB writes: per-call cost
+   * of thousands of small writes outweighed the copy.
+   */
   async write(b: Uint8Array): Promise<void> {
     if (b.length === 0) return;
-    this.hash.update(b);
+    this.hash?.update(b);
+    this.batch.push(b);
+    this.batchBytes += b.length;
+    if (this.batchBytes >= WRITE_BATCH) await this.flushBatch();
+  }
+
+  private async flushBatch(): Promise<void> {
+    if (this.batchBytes === 0) return;
+    const b = this.batch.length === 1 ? this.batch[0]! : Buffer.concat(this.batch, this.batchBytes);
+    this.batch = [];
+    this.batchBytes = 0;
     const done = this.writeAll(b, this.size);
     done.catch(() => {}); // awaited in order below
     this.size += b.length;
@@ -164,11 +187,12 @@ class OutFile {
     await w.done;
   }
 
-  async commit(output: string): Promise<string> {
+  async commit(output: string): Promise<string | undefined> {
+    await this.flushBatch();
     while (this.inflight.length > 0) await this.settleOldest();
     await this.fh.close();
     await rename(this.tmp, output);
-    return this.hash.digest('hex');
+    return this.hash?.digest('hex');
   }
 
   async discard(): Promise<void> {
@@ -422,7 +446,7 @@ export async function rewriteRootfsTar(opts: RewriteRootfsOptions): Promise<Rewr
       detail: file,
     });
   };
-  const out = await OutFile.create(opts.output).catch((e: NodeJS.ErrnoException) => {
+  const out = await OutFile.create(opts.output, opts.hash ?? true).catch((e: NodeJS.ErrnoException) => {
     if (typeof opts.input !== 'string') opts.input.destroy();
     throw new EmtError('io', 'OUT', `${opts.output}: cannot write (${e.code ?? e.message})`, opts.output);
   });
@@ -440,7 +464,13 @@ export async function rewriteRootfsTar(opts: RewriteRootfsOptions): Promise<Rewr
     const r = opts.mode === 'splice' ? await splice(ctx) : await recompress(ctx);
     const sha256 = await out.commit(opts.output);
     progress({ stage: 'rootfs', done: total ?? out.size, total, unit: 'bytes', detail: file });
-    return { ...r, size: out.size, sha256, mode: opts.mode, entriesAdded: entries.map((e) => e.path) };
+    return {
+      ...r,
+      size: out.size,
+      ...(sha256 !== undefined ? { sha256 } : {}),
+      mode: opts.mode,
+      entriesAdded: entries.map((e) => e.path),
+    };
   } catch (e) {
     if (typeof opts.input !== 'string' || !stream.destroyed) stream.destroy();
     await out.discard();
