@@ -145,8 +145,10 @@ for (const [label, xs] of Object.entries(phases))
 console.log(`  engine write+verify / write-only: ${(erw / ew).toFixed(2)}x`);
 // Write-only hashes while writing; with verify the hash is taken in the verify pass instead.
 const floor = median(times['dd iflag=direct (raw device read, floor)']!);
+// A verify that reads every byte back costs at least the raw read: against write-only,
+// the 1.30x target leaves 0.30x of write-only for the whole verify pass.
 console.log(
-  `  floor for any read-back verify: write-only + raw read = ${((ew + floor) / ew).toFixed(2)}x (engine), ${((writeOnly + floor) / writeOnly).toFixed(2)}x (CLI)`,
+  `  raw device read / write-only: ${(floor / ew).toFixed(2)}x (engine), ${(floor / writeOnly).toFixed(2)}x (CLI); the 1.30x target allows 0.30x`,
 );
 console.log(
   `  emt-usb start-up (--help): ${startup.toFixed(2)} s; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
