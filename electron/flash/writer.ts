@@ -299,17 +299,24 @@ async function readBack(
   const hash = createHash('sha256');
   const read = (slot: number, off: number) => {
     const n = Math.min(CHUNK, size - off);
-    return Promise.all([
+    // allSettled: a slot is only free again once both of its reads have ended
+    return Promise.allSettled([
       readFully(io.fh, got[slot]!, roundUp(n, align), off),
       image.read(exp[slot]!, off),
-    ]).then(([g, e]) => ({ n, g, e, slot }));
+    ]).then(([g, e]) => {
+      if (g.status === 'rejected') throw g.reason;
+      if (e.status === 'rejected') throw e.reason;
+      return { n, g: g.value, e: e.value, slot };
+    });
   };
   const queue: ReturnType<typeof read>[] = [];
   let next = 0;
   let slot = 0;
   const fill = () => {
     while (queue.length < READ_DEPTH && next < size) {
-      queue.push(read(slot, next));
+      const r = read(slot, next);
+      r.catch(() => {}); // a later read failing while an earlier one is awaited is not unhandled
+      queue.push(r);
       next += Math.min(CHUNK, size - next);
       slot = (slot + 1) % READ_DEPTH;
     }

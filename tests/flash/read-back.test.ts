@@ -105,4 +105,33 @@ describe.skipIf(!isRoot)('read-back verify', () => {
     });
     expect(sha(readFileSync(file).subarray(0, iso.size))).toBe(sha(isoBytes));
   });
+
+  it('cancel while verifying drains the reads in flight and says the stick was written but not checked', async () => {
+    const file = join(dir, 'cancel.img');
+    writeFileSync(file, Buffer.alloc(48 << 20, 0x5a));
+    await withLoop(file, async (dev) => {
+      const abort = new AbortController();
+      const out = await flash(
+        { ...base, verify: true, imagePath: iso.path, devices: [dev], logDir: dir },
+        { signal: abort.signal, onProgress: (p) => p.stage === 'verify' && abort.abort() },
+      );
+      const r = out.results[0]!;
+      expect([r.status, r.verified, r.error?.code]).toEqual(['cancelled', null, 'CANCELLED']);
+      expect(r.message).toBe(
+        `${dev}: cancelled while verifying; all ${iso.size} bytes were written but not checked`,
+      );
+      // the standalone verify stops the same way, as a typed error
+      const stop = new AbortController();
+      stop.abort();
+      await expect(
+        verifyTarget({ imagePath: iso.path, device: dev, logDir: dir }, { signal: stop.signal }),
+      ).rejects.toMatchObject({
+        code: 'CANCELLED',
+        message: `${dev}: verification cancelled`,
+      });
+      // and nothing was left half-open: a full verify runs again
+      expect((await verifyTarget({ imagePath: iso.path, device: dev, logDir: dir })).status).toBe('ok');
+    });
+    expect(sha(readFileSync(file).subarray(0, iso.size))).toBe(sha(isoBytes));
+  });
 });
