@@ -7,6 +7,11 @@
 // Each is run RUNS times, interleaved; medians are printed. Needs root (losetup).
 // The loop device does direct I/O on its backing file, so writes reach the disk
 // rather than stopping in the backing file's page cache.
+// Stick-like (second table): here the loop device reads slower than it writes (the
+// host absorbs writes), the opposite of a USB stick, so the same contenders run
+// again on a smaller image with the device's writes throttled to a stick's speed
+// by the kernel's block throttle (blkio cgroup; reads untouched):
+//   EMT_BENCH_STICK_MB (default 256), EMT_BENCH_STICK_WRITE_MBS (default 30; 0 skips).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
 import {
@@ -16,7 +21,9 @@ import {
   mkdtempSync,
   openSync,
   renameSync,
+  rmdirSync,
   rmSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
@@ -28,14 +35,17 @@ const RUNS = Number(process.env.EMT_BENCH_RUNS ?? 5);
 const cache = join(process.env.EMT_CACHE_DIR || join(homedir(), '.cache', 'emt-usb'), 'bench-flash');
 const root = new URL('..', import.meta.url).pathname;
 
-function makeImage(): string {
+const STICK_MB = Number(process.env.EMT_BENCH_STICK_MB ?? 256);
+const STICK_WRITE_MBS = Number(process.env.EMT_BENCH_STICK_WRITE_MBS ?? 30);
+
+function makeImage(mb = MB): string {
   mkdirSync(cache, { recursive: true });
-  const path = join(cache, `image-${MB}M.img`);
+  const path = join(cache, `image-${mb}M.img`);
   if (existsSync(path)) return path;
   const tmp = `${path}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w');
   const buf = Buffer.alloc(4 << 20);
-  for (let i = 0; i < MB / 4; i++) writeSync(fd, randomFillSync(buf)); // incompressible, like an OS image
+  for (let i = 0; i < mb / 4; i++) writeSync(fd, randomFillSync(buf)); // incompressible, like an OS image
   closeSync(fd);
   renameSync(tmp, path);
   return path;
@@ -153,3 +163,97 @@ console.log(
 console.log(
   `  emt-usb start-up (--help): ${startup.toFixed(2)} s; load average ${(await import('node:os')).loadavg()[0]!.toFixed(1)}`,
 );
+
+/**
+ * A block-throttle group that limits writes to `device` (reads untouched): cgroup v1
+ * blkio, else v2 io.max. Returns a command prefix that runs a command inside it, and
+ * a cleanup; null when neither is available (the stick-like table is then skipped).
+ */
+function writeThrottle(device: string, bytesPerSecond: number): { prefix: string[]; remove(): void } | null {
+  const majMin = execFileSync('lsblk', ['-dno', 'MAJ:MIN', device], { encoding: 'utf8' }).trim();
+  const v1 = '/sys/fs/cgroup/blkio';
+  const v2 = '/sys/fs/cgroup';
+  let dir: string;
+  try {
+    if (existsSync(join(v1, 'blkio.throttle.write_bps_device'))) {
+      dir = join(v1, `emt-bench-${process.pid}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'blkio.throttle.write_bps_device'), `${majMin} ${bytesPerSecond}`);
+    } else if (existsSync(join(v2, 'cgroup.controllers'))) {
+      writeFileSync(join(v2, 'cgroup.subtree_control'), '+io');
+      dir = join(v2, `emt-bench-${process.pid}`);
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'io.max'), `${majMin} wbps=${bytesPerSecond}`);
+    } else return null;
+  } catch (e) {
+    console.error(`bench:flash: no block throttle here (${(e as Error).message}); stick-like table skipped`);
+    return null;
+  }
+  return {
+    // The shell joins the group, then becomes the command: it and its children are throttled.
+    prefix: ['sh', '-c', `echo $$ > ${join(dir, 'cgroup.procs')} && exec "$@"`, 'sh'],
+    remove: () => rmdirSync(dir),
+  };
+}
+
+if (STICK_MB > 0 && STICK_WRITE_MBS > 0) {
+  const stickImage = makeImage(STICK_MB);
+  const stickBacking = join(cache, 'stick-slow.img');
+  execFileSync('truncate', ['-s', String((STICK_MB + 64) << 20), stickBacking]);
+  const sdev = execFileSync('losetup', ['-f', '--show', '--direct-io=on', stickBacking], {
+    encoding: 'utf8',
+  }).trim();
+  const slow = writeThrottle(sdev, STICK_WRITE_MBS * 1e6);
+  try {
+    if (slow) {
+      const stickRuns = Math.min(RUNS, 3);
+      const p = slow.prefix;
+      const sv: Record<string, string[][]> = {
+        'dd oflag=direct conv=fsync + cmp': [
+          [
+            ...p,
+            'dd',
+            `if=${stickImage}`,
+            `of=${sdev}`,
+            'bs=4M',
+            'oflag=direct',
+            'conv=fsync',
+            'status=none',
+          ],
+          ['cmp', '-n', String(STICK_MB << 20), stickImage, sdev],
+        ],
+        'emt-usb flash (write + verify)': [
+          [...p, ...emt, 'flash', stickImage, '--device', sdev, '--yes', '--log-dir', logs],
+        ],
+        'emt-usb flash --no-verify': [
+          [...p, ...emt, 'flash', stickImage, '--device', sdev, '--yes', '--no-verify', '--log-dir', logs],
+        ],
+      };
+      const st: Record<string, number[]> = Object.fromEntries(Object.keys(sv).map((k) => [k, []]));
+      mkdirSync(logs, { recursive: true });
+      timed('warm-up', [['cat', stickImage]]);
+      for (let run = 0; run < stickRuns; run++)
+        for (const [label, argvs] of Object.entries(sv)) {
+          execFileSync('blockdev', ['--flushbufs', sdev]);
+          st[label]!.push(timed(label, argvs));
+        }
+      console.log(
+        `bench:flash  stick-like: ${STICK_MB} MiB image, the loop device's writes throttled to ${STICK_WRITE_MBS} MB/s (reads not), ${stickRuns} runs each`,
+      );
+      for (const [label, xs] of Object.entries(st))
+        console.log(
+          `  ${label.padEnd(40)} ${median(xs).toFixed(2)} s  ${(STICK_MB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`,
+        );
+      const b = median(st['dd oflag=direct conv=fsync + cmp']!);
+      const o = median(st['emt-usb flash (write + verify)']!);
+      const w = median(st['emt-usb flash --no-verify']!);
+      console.log(`  ours / baseline (write + verify): ${(o / b).toFixed(2)}x   (target <= 1.00x)`);
+      console.log(`  ours write+verify / ours write-only: ${(o / w).toFixed(2)}x   (target < 1.30x)`);
+    }
+  } finally {
+    slow?.remove();
+    execFileSync('losetup', ['-d', sdev]);
+    rmSync(stickBacking, { force: true });
+    rmSync(logs, { recursive: true, force: true });
+  }
+}
