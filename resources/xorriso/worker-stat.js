@@ -1,5 +1,5 @@
-// Linked with --js-library: stat() and lstat() answered in the thread that calls
-// them. Emscripten proxies every file-system call of a pthread to the main JS
+// Linked with --js-library: stat(), lstat() and access() answered in the thread
+// that calls them. Emscripten proxies every file-system call of a pthread to the main JS
 // thread (a round trip of ~15 us); xorriso makes about a dozen stats per file it
 // adds, and Node's fs works in any thread. Results match pre.js's main-thread
 // stat: whole seconds, truncated (not rounded as Node's Date fields are).
@@ -48,5 +48,21 @@ mergeInto(LibraryManager.library, {
   __syscall_lstat64__deps: ['$emtStatHere'],
   __syscall_lstat64: function (path, buf) {
     return emtStatHere(path, buf, true);
+  },
+
+  // access() (xorriso checks each file it adds). Paths are relative to the
+  // process's cwd, as NODERAWFS has them; another dirfd is not used by xorriso.
+  __syscall_faccessat__proxy: false,
+  __syscall_faccessat__deps: ['$ERRNO_CODES'],
+  __syscall_faccessat: function (dirfd, path, amode, flags) {
+    var p = UTF8ToString(path);
+    if (dirfd !== {{{ cDefine('AT_FDCWD') }}} && p[0] !== '/') return -{{{ cDefine('ENOSYS') }}};
+    if (flags !== 0) return -{{{ cDefine('EINVAL') }}};
+    try {
+      require('fs').accessSync(p, amode);
+      return 0;
+    } catch (e) {
+      return -(ERRNO_CODES[e.code] || {{{ cDefine('EIO') }}});
+    }
   },
 });

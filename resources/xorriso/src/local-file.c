@@ -222,3 +222,12 @@ int emt_local_close(int h)
     }
     return 0;
 }
+
+int emt_local_access(const char *path)
+{
+    int h = emt_local_open(path);
+    if (h < 0)
+        return -1; /* errno set by emt_local_open */
+    emt_local_close(h);
+    return 0;
+}
