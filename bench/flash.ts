@@ -72,15 +72,41 @@ const backing = join(cache, 'stick.img');
 execFileSync('truncate', ['-s', String((MB + 64) << 20), backing]);
 const dev = execFileSync('losetup', ['-f', '--show', '--direct-io=on', backing], { encoding: 'utf8' }).trim();
 const emt = [process.execPath, join(root, 'bin/emt-usb.js')];
-const variants: Record<string, string[][]> = {
+/** The baseline and ours (with and without verify); `prefix` runs the writers in a throttle group. */
+const contenders = (
+  img: string,
+  mb: number,
+  device: string,
+  prefix: string[] = [],
+): Record<string, string[][]> => ({
   'dd oflag=direct conv=fsync + cmp': [
-    ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
-    ['cmp', '-n', String(MB << 20), image, dev],
+    [...prefix, 'dd', `if=${img}`, `of=${device}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
+    ['cmp', '-n', String(mb << 20), img, device],
   ],
-  'emt-usb flash (write + verify)': [[...emt, 'flash', image, '--device', dev, '--yes', '--log-dir', logs]],
+  'emt-usb flash (write + verify)': [
+    [...prefix, ...emt, 'flash', img, '--device', device, '--yes', '--log-dir', logs],
+  ],
   'emt-usb flash --no-verify': [
-    [...emt, 'flash', image, '--device', dev, '--yes', '--no-verify', '--log-dir', logs],
+    [...prefix, ...emt, 'flash', img, '--device', device, '--yes', '--no-verify', '--log-dir', logs],
   ],
+});
+
+/** Prints each contender's median and the two target ratios; returns ours write-only. */
+function report(t: Record<string, number[]>, mb: number): number {
+  for (const [label, xs] of Object.entries(t))
+    console.log(
+      `  ${label.padEnd(40)} ${median(xs).toFixed(2)} s  ${(mb / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`,
+    );
+  const base = median(t['dd oflag=direct conv=fsync + cmp']!);
+  const ours = median(t['emt-usb flash (write + verify)']!);
+  const writeOnly = median(t['emt-usb flash --no-verify']!);
+  console.log(`  ours / baseline (write + verify): ${(ours / base).toFixed(2)}x   (target <= 1.00x)`);
+  console.log(`  ours write+verify / ours write-only: ${(ours / writeOnly).toFixed(2)}x   (target < 1.30x)`);
+  return writeOnly;
+}
+
+const variants: Record<string, string[][]> = {
+  ...contenders(image, MB, dev),
   'dd oflag=direct conv=fsync (write only)': [
     ['dd', `if=${image}`, `of=${dev}`, 'bs=4M', 'oflag=direct', 'conv=fsync', 'status=none'],
   ],
@@ -137,15 +163,7 @@ try {
   rmSync(logs, { recursive: true, force: true });
 }
 console.log(`bench:flash  ${MB} MiB image, loop device on a file, ${RUNS} runs each (median, all)`);
-for (const [label, xs] of Object.entries(times))
-  console.log(
-    `  ${label.padEnd(40)} ${median(xs).toFixed(2)} s  ${(MB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`,
-  );
-const base = median(times['dd oflag=direct conv=fsync + cmp']!);
-const ours = median(times['emt-usb flash (write + verify)']!);
-const writeOnly = median(times['emt-usb flash --no-verify']!);
-console.log(`  ours / baseline (write + verify): ${(ours / base).toFixed(2)}x   (target <= 1.00x)`);
-console.log(`  ours write+verify / ours write-only: ${(ours / writeOnly).toFixed(2)}x   (target < 1.30x)`);
+const writeOnly = report(times, MB);
 const erw = median(times[ENGINE_RW]!);
 const ew = median(times[ENGINE_W]!);
 for (const [label, xs] of Object.entries(phases))
@@ -207,28 +225,7 @@ if (STICK_MB > 0 && STICK_WRITE_MBS > 0) {
   try {
     if (slow) {
       const stickRuns = Math.min(RUNS, 3);
-      const p = slow.prefix;
-      const sv: Record<string, string[][]> = {
-        'dd oflag=direct conv=fsync + cmp': [
-          [
-            ...p,
-            'dd',
-            `if=${stickImage}`,
-            `of=${sdev}`,
-            'bs=4M',
-            'oflag=direct',
-            'conv=fsync',
-            'status=none',
-          ],
-          ['cmp', '-n', String(STICK_MB << 20), stickImage, sdev],
-        ],
-        'emt-usb flash (write + verify)': [
-          [...p, ...emt, 'flash', stickImage, '--device', sdev, '--yes', '--log-dir', logs],
-        ],
-        'emt-usb flash --no-verify': [
-          [...p, ...emt, 'flash', stickImage, '--device', sdev, '--yes', '--no-verify', '--log-dir', logs],
-        ],
-      };
+      const sv = contenders(stickImage, STICK_MB, sdev, slow.prefix);
       const st: Record<string, number[]> = Object.fromEntries(Object.keys(sv).map((k) => [k, []]));
       mkdirSync(logs, { recursive: true });
       timed('warm-up', [['cat', stickImage]]);
@@ -240,15 +237,7 @@ if (STICK_MB > 0 && STICK_WRITE_MBS > 0) {
       console.log(
         `bench:flash  stick-like: ${STICK_MB} MiB image, the loop device's writes throttled to ${STICK_WRITE_MBS} MB/s (reads not), ${stickRuns} runs each`,
       );
-      for (const [label, xs] of Object.entries(st))
-        console.log(
-          `  ${label.padEnd(40)} ${median(xs).toFixed(2)} s  ${(STICK_MB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`,
-        );
-      const b = median(st['dd oflag=direct conv=fsync + cmp']!);
-      const o = median(st['emt-usb flash (write + verify)']!);
-      const w = median(st['emt-usb flash --no-verify']!);
-      console.log(`  ours / baseline (write + verify): ${(o / b).toFixed(2)}x   (target <= 1.00x)`);
-      console.log(`  ours write+verify / ours write-only: ${(o / w).toFixed(2)}x   (target < 1.30x)`);
+      report(st, STICK_MB);
     }
   } finally {
     slow?.remove();

@@ -50,7 +50,7 @@ function randomFile(path: string, bytes: number): void {
   }
 }
 
-function makeTree(): { files: number; bytes: number } {
+function makeTree(): void {
   if (!existsSync(join(treeDir, '.done'))) {
     mkdirSync(cacheRoot, { recursive: true });
     const tmp = mkdtempSync(join(cacheRoot, '.bench-iso-tree-'));
@@ -85,11 +85,6 @@ function makeTree(): { files: number; bytes: number } {
     rmSync(treeDir, { recursive: true, force: true });
     renameSync(tmp, treeDir);
   }
-  const out = execFileSync('du', ['-sb', '--apparent-size', join(treeDir, 'tree')], { encoding: 'utf8' });
-  const files = Number(
-    execFileSync('sh', ['-c', `find '${join(treeDir, 'tree')}' -type f | wc -l`], { encoding: 'utf8' }),
-  );
-  return { files, bytes: Number(out.split('\t')[0]) };
 }
 
 const argv = (out: string, tree: string) => [

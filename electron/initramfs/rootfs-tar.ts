@@ -371,16 +371,19 @@ async function splice(
   // Pin the latest block start whose bit can be pinned.
   const inEnd = inq.at(-1)!.off + inq.at(-1)!.buf.length;
   const outEnd = outq.at(-1)!.off + outq.at(-1)!.buf.length;
+  const window = (b: BlockBoundary): Buffer => slice(outq, Math.max(b.memberOut, b.out - WINDOW), b.out);
   let cut: BlockBoundary | undefined;
+  let dict: Buffer = Buffer.alloc(0);
   let bit: number | null = null;
   for (let i = safes.length - 1; i >= 0 && bit === null; i--) {
     cut = safes[i]!;
+    dict = window(cut);
     const memberEnd = reader.memberEnds[cut.member] ?? Number.POSITIVE_INFINITY;
     bit = exactBlockStart(
       cut,
       slice(inq, firstByte(cut), inEnd),
       firstByte(cut),
-      slice(outq, Math.max(cut.memberOut, cut.out - WINDOW), cut.out),
+      dict,
       slice(outq, cut.out, Math.min(outEnd, memberEnd)),
       memberEnd <= outEnd,
     );
@@ -393,7 +396,6 @@ async function splice(
     );
   }
   const tail = slice(outq, cut.out, eof);
-  const dict = slice(outq, Math.max(cut.memberOut, cut.out - WINDOW), cut.out);
   const byte = Math.floor(bit / 8);
   await flushUpTo(byte);
   const kept = written;

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type MasterIsoInput, masterInstallerIso } from '../../electron/iso/build.ts';
 import { sha256File } from '../../electron/iso/manifest.ts';
 import { runXorriso } from '../../electron/iso/xorriso.ts';
-import { type IsoInputs, makeIsoInputs } from './build-fixture.ts';
+import { ISO_TEST_EPOCH, type IsoInputs, makeIsoInputs, masterInput } from './build-fixture.ts';
 
 let dir: string;
 let inp: IsoInputs;
 let osHash: { sha256: string; size: number };
-const EPOCH = 1_764_115_200;
+const EPOCH = ISO_TEST_EPOCH;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'emt-isobuild-'));
@@ -26,37 +26,8 @@ afterAll(async () => {
 
 const sha256sum = (p: string): string => execFileSync('sha256sum', [p], { encoding: 'utf8' }).slice(0, 64);
 
-function input(out: string, over: Partial<MasterIsoInput> = {}): MasterIsoInput {
-  return {
-    out,
-    workDir: join(dir, `work-${Math.random().toString(36).slice(2)}`),
-    kernel: inp.kernel,
-    initrd: inp.initrd,
-    grubCfg: new TextEncoder().encode('set timeout=0\n'),
-    efiLoader: inp.efi,
-    osImage: { path: inp.osImage, ...osHash },
-    espImage: inp.espImage,
-    configImage: inp.configImage,
-    label: 'EMT_TEST_1',
-    sourceDateEpoch: EPOCH,
-    buildId: '0123456789abcdef',
-    about: {
-      tool: { name: 'emt-usb', version: '0.1.0' },
-      xorriso: '1.5.4',
-      bootkit: { source: 'test.tar.gz', sha256: 'ee'.repeat(32), kernelVersion: '6.1.0-test' },
-      kernelCmdline: 'root=tmpfs rootflags=mode=0755 rd.skipfsck noresume modules-load=nbd',
-      configSchemaVersion: 1,
-    },
-    master: (argv, o) =>
-      runXorriso(argv, {
-        engine: 'native',
-        sourceDateEpoch: EPOCH,
-        onProgress: o.onProgress,
-        signal: o.signal,
-      }),
-    ...over,
-  };
-}
+const input = (out: string, over: Partial<MasterIsoInput> = {}): MasterIsoInput =>
+  masterInput({ inp, osHash, workRoot: dir, out }, 'native', over);
 
 describe('masterInstallerIso', () => {
   it('masters the tree with a manifest whose hashes are the real ones', async () => {

@@ -10,10 +10,9 @@ import { bootLoaders } from '../../electron/iso/boot-loaders.ts';
 import { type MasterIsoInput, masterInstallerIso } from '../../electron/iso/build.ts';
 import { followHash } from '../../electron/iso/follow-hash.ts';
 import { sha256File } from '../../electron/iso/manifest.ts';
-import { runXorriso, type XorrisoEngine } from '../../electron/iso/xorriso.ts';
-import { type IsoInputs, makeIsoInputs, seededBytes } from './build-fixture.ts';
+import type { XorrisoEngine } from '../../electron/iso/xorriso.ts';
+import { type IsoInputs, makeIsoInputs, masterInput, seededBytes } from './build-fixture.ts';
 
-const EPOCH = 1_764_115_200;
 const MiB = 2 ** 20;
 let dir: string;
 
@@ -105,30 +104,10 @@ describe('masterInstallerIso hashes the ISO while xorriso writes it', () => {
 
   function input(out: string, engine: XorrisoEngine, bios: boolean): MasterIsoInput {
     const bl = bootLoaders();
-    return {
-      out,
-      workDir: join(dir, `work-${Math.random().toString(36).slice(2)}`),
-      kernel: inp.kernel,
-      initrd: inp.initrd,
-      grubCfg: new TextEncoder().encode('set timeout=0\n'),
-      efiLoader: inp.efi,
-      ...(bios ? { bios: { eltorito: bl.biosEltorito, hybridMbr: bl.biosHybridMbr } } : {}),
-      osImage: { path: inp.osImage, ...osHash },
-      espImage: inp.espImage,
-      configImage: inp.configImage,
+    return masterInput({ inp, osHash, workRoot: dir, out }, engine, {
       label: 'EMT_FOLLOW',
-      sourceDateEpoch: EPOCH,
-      buildId: '0123456789abcdef',
-      about: {
-        tool: { name: 'emt-usb', version: '0.1.0' },
-        xorriso: '1.5.4',
-        bootkit: { source: 'test.tar.gz', sha256: 'ee'.repeat(32), kernelVersion: null },
-        kernelCmdline: 'root=tmpfs',
-        configSchemaVersion: 1,
-      },
-      master: (argv, o) =>
-        runXorriso(argv, { engine, sourceDateEpoch: EPOCH, onProgress: o.onProgress, signal: o.signal }),
-    };
+      ...(bios ? { bios: { eltorito: bl.biosEltorito, hybridMbr: bl.biosHybridMbr } } : {}),
+    });
   }
 
   const sums = new Map<string, string>();
