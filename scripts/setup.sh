@@ -10,6 +10,7 @@ APT_PACKAGES=(
   qemu-system-x86 qemu-utils busybox-static debootstrap shellcheck cpio zstd xz-utils
   gdisk p7zip-full libarchive-tools fdisk e2fsprogs lvm2 kmod util-linux pigz bzip2 lz4
   emscripten dpkg-dev ca-certificates bats whois parted file openssl openssh-client time
+  chromium fonts-dejavu-core sbsigntool systemd-boot-efi grub-efi-amd64-signed
 )
 
 missing=()
