@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ConfigError, type ConfigIssue } from '../config/config-error.ts';
 import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
 import { type LoadedConfig, loadConfig } from '../config/load.ts';
-import { readPasswordFile } from '../config/password-file.ts';
+import { checkPassword, readPasswordFile } from '../config/password-file.ts';
 import type { SiteConfig, StickOverride } from '../config/schema.ts';
 import { validateConfig } from '../config/validate.ts';
 import { UsageError } from '../errors.ts';
@@ -192,7 +192,11 @@ export interface StickConfigRequest {
   imagePath: string;
   /** Site config (JSON, YAML or legacy config-file). */
   configFile?: string;
+  /** A config already loaded (the app's form), instead of configFile. */
+  loaded?: Pick<LoadedConfig, 'config' | 'legacyPassword'>;
   passwordFile?: string;
+  /** A typed password (checked like the file's), instead of passwordFile. */
+  password?: string;
   sticks: StickSpec[];
 }
 
@@ -212,8 +216,8 @@ export interface StickConfigPlan {
 
 /** Builds every stick's EMTCONFIG image in memory; throws (writing nothing) on any bad value. */
 export async function planStickConfigs(r: StickConfigRequest): Promise<StickConfigPlan> {
-  if (!r.configFile) {
-    if (r.passwordFile)
+  if (!r.configFile && !r.loaded) {
+    if (r.passwordFile || r.password !== undefined)
       throw new UsageError('--password-file needs --config (the site config it belongs to)');
     const withOptions = r.sticks.find(hasOptions);
     if (withOptions)
@@ -222,8 +226,13 @@ export async function planStickConfigs(r: StickConfigRequest): Promise<StickConf
       );
     return { identity: await isoIdentity(r.imagePath), images: [] };
   }
-  const loaded = await loadSiteConfig(r.configFile);
-  const password = r.passwordFile ? await readPasswordFile(r.passwordFile) : loaded.legacyPassword;
+  const loaded = r.loaded ?? (await loadSiteConfig(r.configFile!));
+  const password =
+    r.password !== undefined
+      ? checkPassword(r.password, 'the password')
+      : r.passwordFile
+        ? await readPasswordFile(r.passwordFile)
+        : loaded.legacyPassword;
   // Every value is checked before the first (slow) image is made.
   const overrides = r.sticks.map((s) => stickOverride(loaded.config, s));
   const identity = await isoIdentity(r.imagePath);

@@ -9,16 +9,20 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { BuildRequest, BuildResult, JsonObject, ProgressValue } from '../api.ts';
 import { readKernelVersion } from '../bootkit/kernel-version.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { checkTools, emptyRootfsIndex, indexTarEntry, type RootfsIndex } from '../bootkit/tool-check.ts';
 import { configArtifacts } from '../config/artifacts.ts';
 import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
-import { loadConfig } from '../config/load.ts';
+import { checkPassword, readPasswordFile } from '../config/password-file.ts';
 import { CONFIG_SCHEMA_VERSION } from '../config/schema.ts';
 import { UsageError } from '../errors.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
 import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
+import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
+import { checkInputFile } from '../inputs/input-file.ts';
+import { checkNotAnInput } from '../inputs/output-path.ts';
 import { bootLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
@@ -33,6 +37,10 @@ import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
 import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorriso-engines.ts';
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
+import { loadConfigSource } from './config-source.ts';
+import { ROOTFS_MODES } from './inject.ts';
+import { cancellable, type JobContext } from './job.ts';
+import { RequestReader } from './request.ts';
 
 export interface BuildJobOptions {
   /** Bootkit tar.gz (or an initramfs, with `kernel`). */
@@ -43,8 +51,12 @@ export interface BuildJobOptions {
   /** A sha256sum-style file for the OS image. */
   osImageSha256?: string;
   config?: string;
-  /** Plaintext password (first line) or a $6$ crypt hash; only its hash is stored. */
+  /** The config as the app's form values (instead of `config`). */
+  siteConfig?: JsonObject;
+  /** Plaintext password (one line) or a $6$ crypt hash; only its hash is stored. */
   passwordFile?: string;
+  /** A typed password (instead of `passwordFile`), checked by the same rules. */
+  password?: string;
   userApps?: string;
   /** Default: this checkout's installer-scripts/. */
   installerScripts?: string;
@@ -77,6 +89,9 @@ export interface BuildJobResult {
   missingTools: string[];
 }
 
+/** A checksum file is a line or a few; anything larger is the wrong file. */
+const MAX_SHA256_FILE = 1 << 20;
+
 export const defaultInstallerScripts = (): string =>
   fileURLToPath(new URL('../../installer-scripts/', import.meta.url));
 
@@ -94,25 +109,51 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     return r;
   };
 
-  // 1. Cheap checks: options, output folder, OS image, checksum, config, password.
-  const sde = o.sourceDateEpoch ?? envEpoch() ?? Math.floor(Date.now() / 1000);
+  // 1. Cheap checks: options, inputs, outputs, OS image, checksum, config, password.
+  const sde =
+    o.sourceDateEpoch !== undefined
+      ? readSourceDateEpoch({ option: o.sourceDateEpoch }, BUILD_EPOCH)!
+      : (readSourceDateEpoch({ env: process.env.SOURCE_DATE_EPOCH }, BUILD_EPOCH) ?? nowEpoch(BUILD_EPOCH));
   checkSourceDateEpoch(sde);
   const label = volumeLabel(o.label, sde);
   const cmdline = kernelCmdline(o.cmdline);
   const bootInputs = bootkitInputs(o);
-  if (o.passwordFile && !o.config)
+  if (o.config !== undefined && o.siteConfig !== undefined)
+    throw new UsageError('give a config file or the config values, not both');
+  if (o.passwordFile !== undefined && o.password !== undefined)
+    throw new UsageError('give a password file or a password, not both');
+  if ((o.passwordFile || o.password !== undefined) && !o.config && !o.siteConfig)
     throw new UsageError('--password-file needs --config (the site config it belongs to)');
-  const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
-  if (inputs.some((f) => f !== undefined && resolve(f) === resolve(o.out))) {
-    throw new UsageError(`--out ${o.out} is one of the inputs: choose another output path`);
+  for (const f of bootInputs) await checkInputFile(f, 'bootkit');
+  if (o.osImageSha256) {
+    const { size } = await checkInputFile(o.osImageSha256, 'sha256 file');
+    if (size > MAX_SHA256_FILE)
+      throw new BuildError(
+        'BAD_SHA256_FILE',
+        `sha256 file ${o.osImageSha256} is ${size} bytes: not a checksum file`,
+        o.osImageSha256,
+      );
   }
+  if (o.passwordFile) await checkInputFile(o.passwordFile, 'password file');
+  const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
+  // Both files the build writes, the ISO and its checksum, are checked against every input.
+  await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);
   await checkOutput(o.out);
   await checkOsImage(o.osImage);
   const expectedSha = o.osImageSha256
     ? await readSha256File(o.osImageSha256, basename(o.osImage))
     : undefined;
-  const loaded = o.config ? await loadConfig(o.config) : undefined;
-  const password = o.passwordFile ? await readPassword(o.passwordFile) : loaded?.legacyPassword;
+  const loaded = o.config
+    ? await loadConfigSource({ file: o.config })
+    : o.siteConfig
+      ? await loadConfigSource({ values: o.siteConfig })
+      : undefined;
+  const password =
+    o.password !== undefined
+      ? checkPassword(o.password, 'the password')
+      : o.passwordFile
+        ? await readPasswordFile(o.passwordFile)
+        : loaded?.legacyPassword;
   const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
   const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
   const loaders = bootLoaders();
@@ -340,37 +381,12 @@ function bootkitInputs(o: BuildJobOptions): string[] {
   throw new UsageError('give --bootkit <tar.gz>, or --kernel F and --initramfs F');
 }
 
-function envEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  if (v === undefined || v === '') return undefined;
-  if (!/^[0-9]+$/.test(v)) throw new UsageError(`SOURCE_DATE_EPOCH must be whole seconds, got '${v}'`);
-  return Number(v);
-}
-
 async function resolveEngine(choice: EngineChoice): Promise<XorrisoEngine> {
   if (choice === 'auto') return (await findNative()) ? 'native' : 'wasm';
   if (choice !== 'native' && choice !== 'wasm') {
     throw new UsageError(`--engine must be auto, wasm or native, got '${String(choice)}'`);
   }
   return choice;
-}
-
-async function readPassword(file: string): Promise<string> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new BuildError(
-      'INPUT_MISSING',
-      `password file ${file} ${code === 'ENOENT' ? 'does not exist' : `cannot be read (${code})`}`,
-      file,
-    );
-  }
-  const first = text.split(/\r?\n/)[0] ?? '';
-  if (first.length === 0)
-    throw new BuildError('INPUT_MISSING', `password file ${file} has an empty first line`, file);
-  return first;
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -415,4 +431,55 @@ async function packageVersion(): Promise<string> {
     version: string;
   };
   return pkg.version;
+}
+
+export const ENGINE_CHOICES = ['auto', 'wasm', 'native'] as const;
+
+export function parseBuild(raw: unknown): BuildRequest {
+  const r = RequestReader.of('build', raw);
+  const o: BuildRequest = { osImage: r.path('osImage'), out: r.path('out') };
+  for (const k of [
+    'bootkit',
+    'kernel',
+    'initramfs',
+    'osImageSha256',
+    'config',
+    'passwordFile',
+    'userApps',
+    'installerScripts',
+  ] as const) {
+    const v = r.optPath(k);
+    if (v !== undefined) o[k] = v;
+  }
+  for (const k of ['label', 'cmdline', 'password'] as const) {
+    const v = r.optString(k);
+    if (v !== undefined) o[k] = v;
+  }
+  const siteConfig = r.optJsonObject('siteConfig');
+  if (siteConfig) o.siteConfig = siteConfig;
+  const engine = r.optEnum('engine', ENGINE_CHOICES);
+  if (engine) o.engine = engine;
+  const rootfs = r.optEnum('rootfs', ROOTFS_MODES);
+  if (rootfs) o.rootfs = rootfs;
+  const sde = r.optInteger('sourceDateEpoch');
+  if (sde !== undefined)
+    o.sourceDateEpoch = readSourceDateEpoch({ option: sde }, BUILD_EPOCH, 'sourceDateEpoch');
+  if (r.has('bios')) o.bios = r.bool('bios', false);
+  if (r.has('allowMissingTools')) o.allowMissingTools = r.bool('allowMissingTools', false);
+  r.done();
+  if (o.password !== undefined) checkPassword(o.password, 'build: password');
+  return o;
+}
+
+/** The build job in the one job shape. */
+export async function build(o: BuildRequest, ctx: JobContext<ProgressValue>): Promise<BuildResult> {
+  const { rootfs, ...rest } = o;
+  return cancellable(ctx.signal, `build of ${o.out}`, () =>
+    buildInstaller({
+      ...rest,
+      ...(rootfs ? { rootfsMode: rootfs } : {}),
+      onProgress: ctx.onProgress,
+      signal: ctx.signal,
+    }),
+  );
 }

@@ -1,10 +1,12 @@
 // Electron main process: thin. Creates one hardened window and routes typed,
-// validated IPC calls to the plain engine modules. The GUI never runs as root;
-// writing to drives goes through the separate elevated writer (electron/flash).
-import path from 'node:path';
+// validated IPC calls to the job registry (the same one the UI test bridge
+// uses). The GUI never runs as root; writing to drives goes through the
+// separate elevated writer (electron/flash).
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, ipcMain, session } from 'electron';
-import { type Channel, Channels, parseRequest } from '../api.ts';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { Channels, parseOpenFileOptions, parseSaveFileOptions } from '../api.ts';
+import { JobHost } from '../jobs/job-host.ts';
+import { appRootFromMain, builtPath } from './paths.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedNavigation,
@@ -12,22 +14,59 @@ import {
   WEB_PREFERENCES,
 } from './security.ts';
 
-const rendererIndex = path.join(import.meta.dirname, '../../renderer/dist/index.html');
-const appUrl = pathToFileURL(rendererIndex).href;
+const root = appRootFromMain(import.meta.dirname);
+const appUrl = pathToFileURL(builtPath(root, 'renderer')).href;
+const host = new JobHost();
 
-type Handler = (request: never) => Promise<unknown>;
-const handlers: Partial<Record<Channel, Handler>> = {};
+type Event = Electron.IpcMainInvokeEvent;
+const trusted = (event: Event): boolean =>
+  isTrustedSender(event.senderFrame?.url, event.senderFrame === event.sender.mainFrame, appUrl);
+
+function handle(channel: string, fn: (event: Event, arg: unknown) => Promise<unknown>): void {
+  ipcMain.handle(channel, async (event, arg: unknown) => {
+    if (!trusted(event)) throw new Error('refused: IPC from an untrusted frame');
+    return fn(event, arg);
+  });
+}
 
 function registerIpc(): void {
-  for (const channel of Object.values(Channels)) {
-    ipcMain.handle(channel, async (event, raw: unknown) => {
-      if (!isTrustedSender(event.senderFrame?.url, event.senderFrame === event.sender.mainFrame, appUrl))
-        throw new Error('refused: IPC from an untrusted frame');
-      const handler = handlers[channel];
-      if (!handler) throw new Error(`${channel} is not available in this build yet`);
-      return handler(parseRequest(channel, raw) as never);
-    });
-  }
+  handle(Channels.run, (event, call) =>
+    host.run(call, (m) => {
+      if (!event.sender.isDestroyed()) event.sender.send(Channels.progress, m);
+    }),
+  );
+  handle(Channels.cancel, async (_e, id) => host.cancel(id));
+  handle(Channels.openFile, async (event, raw) => {
+    const o = parseOpenFileOptions(raw);
+    const win = BrowserWindow.fromWebContents(event.sender);
+    const props: ('openFile' | 'openDirectory' | 'multiSelections')[] = [
+      o.directory ? 'openDirectory' : 'openFile',
+      ...(o.multiple ? (['multiSelections'] as const) : []),
+    ];
+    const opts = {
+      properties: props,
+      ...(o.title ? { title: o.title } : {}),
+      ...(o.defaultPath ? { defaultPath: o.defaultPath } : {}),
+      ...(o.filters ? { filters: o.filters } : {}),
+    };
+    const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+    return r.canceled ? null : r.filePaths;
+  });
+  handle(Channels.saveFile, async (event, raw) => {
+    const o = parseSaveFileOptions(raw);
+    const win = BrowserWindow.fromWebContents(event.sender);
+    const opts = {
+      ...(o.title ? { title: o.title } : {}),
+      ...(o.defaultPath ? { defaultPath: o.defaultPath } : {}),
+      ...(o.filters ? { filters: o.filters } : {}),
+    };
+    const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts);
+    return r.canceled || !r.filePath ? null : r.filePath;
+  });
+  handle(Channels.showInFolder, async (_e, p) => {
+    if (typeof p === 'string' && p !== '') shell.showItemInFolder(p);
+  });
+  handle(Channels.openLog, async () => '');
 }
 
 async function createWindow(): Promise<void> {
@@ -41,13 +80,14 @@ async function createWindow(): Promise<void> {
     width: 1000,
     height: 720,
     show: false,
-    webPreferences: { ...WEB_PREFERENCES, preload: path.join(import.meta.dirname, '../preload/index.cjs') },
+    webPreferences: { ...WEB_PREFERENCES, preload: builtPath(root, 'preload') },
   });
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.webContents.on('will-navigate', (event, url) => {
     if (!isAllowedNavigation(url, appUrl)) event.preventDefault();
   });
   win.once('ready-to-show', () => win.show());
+  win.on('closed', () => host.cancelAll());
   await win.loadURL(appUrl);
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ApiError, Channels, parseRequest } from '../../electron/api.ts';
+import { parseJobId, parseRunCall } from '../../electron/api.ts';
+import { jobs } from '../../electron/jobs/registry.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedNavigation,
@@ -33,10 +34,24 @@ describe('electron hardening', () => {
   });
 
   it('validates renderer requests at run time', () => {
-    expect(parseRequest(Channels.inspect, { paths: ['/a.tar.gz'] })).toEqual({ paths: ['/a.tar.gz'] });
-    expect(() => parseRequest(Channels.inspect, { paths: [] })).toThrow(ApiError);
-    expect(() => parseRequest(Channels.inspect, { paths: [1] })).toThrow(ApiError);
-    expect(() => parseRequest(Channels.drives, { showAll: 'yes' })).toThrow(ApiError);
-    expect(() => parseRequest(Channels.drives, null)).toThrow(ApiError);
+    expect(parseRunCall({ job: 'inspect', jobId: 'j1', request: { inputs: ['/a.tar.gz'] } })).toEqual({
+      job: 'inspect',
+      jobId: 'j1',
+      request: { inputs: ['/a.tar.gz'] },
+    });
+    expect(parseRunCall({ job: 'rm-rf', jobId: 'j1', request: {} })).toMatchObject({
+      error: { code: 'BAD_REQUEST' },
+    });
+    expect(parseRunCall({ job: 'inspect', jobId: '../x', request: {} })).toMatchObject({
+      error: { code: 'BAD_REQUEST' },
+    });
+    expect(parseRunCall(null)).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    expect(parseJobId('a'.repeat(65))).toBeNull();
+    expect(jobs.inspect.parse({ inputs: ['/a.tar.gz'] })).toEqual({ inputs: ['/a.tar.gz'] });
+    expect(() => jobs.inspect.parse({ inputs: [] })).toThrow(/inputs must be a list of 1 to 2 paths/);
+    expect(() => jobs.inspect.parse({ inputs: [1] })).toThrow(/BAD_REQUEST|paths/);
+    expect(() => jobs.inspect.parse({ inputs: ['/a'], extra: 1 })).toThrow(/unknown field "extra"/);
+    expect(() => jobs.drives.parse({ showAll: 'yes' })).toThrow(/showAll/);
+    expect(() => jobs.drives.parse(null)).toThrow(/must be an object/);
   });
 });

@@ -1,0 +1,49 @@
+// A site config from wherever the user has it: a file (JSON, YAML or today's
+// config-file), a text, or the app form's values. The same validator for all.
+import type { ConfigSource } from '../api.ts';
+import { ConfigError } from '../config/config-error.ts';
+import { type LoadedConfig, loadConfig, parseConfigText } from '../config/load.ts';
+import { validateConfig } from '../config/validate.ts';
+import { BadRequestError } from '../errors.ts';
+import { checkInputFile } from '../inputs/input-file.ts';
+import type { RequestReader } from './request.ts';
+
+/** Far above any real site config (certificates in write_files included), far below trouble. */
+export const MAX_CONFIG_BYTES = 4 * 2 ** 20;
+
+export type LoadedSource = Omit<LoadedConfig, 'format'> & { format: LoadedConfig['format'] | 'values' };
+
+export async function loadConfigSource(src: ConfigSource): Promise<LoadedSource> {
+  if ('file' in src) {
+    const { size } = await checkInputFile(src.file, 'config');
+    if (size > MAX_CONFIG_BYTES)
+      throw new ConfigError(
+        src.file,
+        [{ path: [], message: `is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} bytes` }],
+        'CONFIG_TOO_LARGE',
+      );
+    return loadConfig(src.file);
+  }
+  if ('text' in src) {
+    if (src.text.length > MAX_CONFIG_BYTES)
+      throw new ConfigError(src.name ?? 'the config', [
+        { path: [], message: `a site config is at most ${MAX_CONFIG_BYTES} bytes` },
+      ]);
+    return parseConfigText(src.text, src.name ?? 'the config');
+  }
+  const { config, issues } = validateConfig(src.values);
+  if (!config) throw new ConfigError('the config form', issues);
+  return { config, format: 'values' };
+}
+
+/** Reads `{file} | {text, name?} | {values}` out of a request. */
+export function readConfigSource(r: RequestReader): ConfigSource {
+  const n = ['file', 'text', 'values'].filter((k) => r.has(k));
+  if (n.length !== 1) throw new BadRequestError(`${r.job}: give exactly one of file, text, values`);
+  if (r.has('file')) return { file: r.path('file') };
+  if (r.has('text')) {
+    const name = r.optString('name');
+    return { text: r.string('text'), ...(name !== undefined ? { name } : {}) };
+  }
+  return { values: r.optJsonObject('values')! };
+}

@@ -1,0 +1,21 @@
+// Where the built app's parts are, relative to the app root (the folder holding
+// package.json, or the asar). The bundler configs (vite/esbuild) write exactly
+// these files; main, the packager test and the writer launcher read them here.
+import path from 'node:path';
+
+export const BUILD_OUTPUT = {
+  /** Electron main (ESM); package.json "main" points here. */
+  main: 'dist/main/index.js',
+  /** The sandboxed preload: CommonJS (a sandboxed preload cannot be ESM). */
+  preload: 'dist/preload/index.cjs',
+  /** The renderer's entry page. */
+  renderer: 'dist/renderer/index.html',
+  /** The elevated writer, a self-contained Node script run by the app's own executable. */
+  writer: 'dist/writer/writer.js',
+} as const;
+
+/** The app root from the built main's own location (dist/main/index.js -> ../..). */
+export const appRootFromMain = (mainDir: string): string => path.resolve(mainDir, '..', '..');
+
+export const builtPath = (root: string, part: keyof typeof BUILD_OUTPUT): string =>
+  path.join(root, BUILD_OUTPUT[part]);
