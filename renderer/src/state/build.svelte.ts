@@ -22,6 +22,7 @@ export const build = $state({
   /** Problems the validator found, by field; null until first checked. */
   issues: null as Issue[] | null,
   checking: false,
+  touched: false,
   configNote: '',
   password: '',
   passwordAgain: '',
