@@ -97,7 +97,7 @@ export function errnoMessage(e: unknown): string {
   const err = e as NodeJS.ErrnoException | undefined;
   switch (err?.code) {
     case 'ENOENT':
-      return 'does not exist';
+      return 'no such file or folder';
     case 'ENOTDIR':
       return 'a part of the path is not a folder';
     case 'EISDIR':
@@ -138,16 +138,13 @@ export function errnoMessage(e: unknown): string {
  * stays one line and cannot drive the terminal: "\n" -> "\\n", ESC -> "\\x1b".
  */
 export function escapeControl(s: string): string {
-  return s.replace(
-    /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g,
-    (c) => {
-      if (c === '\n') return '\\n';
-      if (c === '\r') return '\\r';
-      if (c === '\t') return '\\t';
-      const n = c.charCodeAt(0);
-      return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
-    },
-  );
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    if (c === '\n') return '\\n';
+    if (c === '\r') return '\\r';
+    if (c === '\t') return '\\t';
+    const n = c.charCodeAt(0);
+    return n <= 0xff ? `\\x${n.toString(16).padStart(2, '0')}` : `\\u${n.toString(16).padStart(4, '0')}`;
+  });
 }
 
 export interface ErrorValueShape {

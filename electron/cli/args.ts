@@ -11,6 +11,14 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
+/** `--name` or `--name=...` of a known flag, or the `--` separator. */
+export function isOptionName(arg: string, spec: FlagSpec): boolean {
+  if (arg === '--') return true;
+  if (!arg.startsWith('--')) return false;
+  const eq = arg.indexOf('=');
+  return Object.hasOwn(spec, eq >= 0 ? arg.slice(2, eq) : arg.slice(2)) || arg === '--help';
+}
+
 export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
   const flags: ParsedArgs['flags'] = {};
   const positionals: string[] = [];
@@ -38,6 +46,11 @@ export function parseArgs(argv: string[], spec: FlagSpec): ParsedArgs {
     else {
       value = argv[i + 1];
       i++;
+      // `--out --json` is a forgotten value, not a file named --json (say --out=--json to mean it).
+      if (value !== undefined && isOptionName(value, spec))
+        throw new UsageError(
+          `option --${name} needs a value (got the option ${value}; write --${name}=VALUE for a value starting with --)`,
+        );
     }
     if (value === undefined) throw new UsageError(`option --${name} needs a value`);
     if (kind === 'list') {

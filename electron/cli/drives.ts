@@ -1,9 +1,6 @@
 // emt-usb drives: the drives this machine has and whether each may be written.
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { listDrives } from '../flash/drive-list.ts';
-import { judgeDrives } from '../flash/drive-policy.ts';
-import { FlashError } from '../flash/flash-error.ts';
+import { UsageError } from '../errors.ts';
+import { drives } from '../jobs/drives.ts';
 import { bool, parseArgs, str } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -20,44 +17,30 @@ this program are never written. Without --all only removable/USB drives that may
 be written are shown.
   --all          also show (and allow) fixed, non-USB drives, with every refusal reason
   --image FILE   judge sizes against this image (exact bytes)
-  --json         one JSON document: [{drive, verdict}]`,
-  async run(args, io) {
+  --json         the result as JSON lines: {type: "result", drives: [{drive, verdict}]}`,
+  async run(args, io, session) {
     const p = parseArgs(args, { all: 'bool', image: 'string', json: 'bool' });
-    if (p.positionals.length > 0) throw new FlashError('USAGE', `unexpected argument ${p.positionals[0]}`);
+    if (p.positionals.length > 0) throw new UsageError(`unexpected argument ${p.positionals[0]}`);
     const showAll = bool(p, 'all');
     const image = str(p, 'image');
-    let imageSize = 0;
-    if (image) {
-      try {
-        imageSize = statSync(image).size;
-      } catch {
-        throw new FlashError('IMAGE_UNREADABLE', `${image}: cannot read the image`, image);
-      }
-    }
-    const drives = await listDrives();
-    const verdicts = judgeDrives(drives, {
-      imageSize,
-      showAll,
-      ...(image ? { imagePath: resolve(image) } : {}),
-      appPath: process.argv[1] ?? process.execPath,
-    });
-    const rows = drives.map((drive, i) => ({ drive, verdict: verdicts[i]! }));
-    if (bool(p, 'json')) {
-      io.out(JSON.stringify(showAll ? rows : rows.filter((r) => r.verdict.allowed), null, 2));
-      return 0;
-    }
-    const shown = showAll ? rows : rows.filter((r) => r.verdict.allowed);
+    const r = await drives(
+      { showAll, ...(image ? { image } : {}) },
+      { signal: session.signal, onProgress: session.progress },
+    );
+    const shown = showAll ? r.drives : r.drives.filter((d) => d.verdict.allowed);
+    session.result({ drives: shown });
+    if (session.json) return 0;
     for (const { drive, verdict } of shown) {
       const state = verdict.allowed
         ? verdict.needsConfirmation
           ? `ok, asks first: ${verdict.needsConfirmation.message}`
           : 'ok'
-        : `refused: ${verdict.reasons.map((r) => r.code.toLowerCase()).join(', ')} (${verdict.reason.message})`;
+        : `refused: ${verdict.reasons.map((x) => x.code.toLowerCase()).join(', ')} (${verdict.reason.message})`;
       io.out(
         `${drive.device.padEnd(22)} ${gb(drive.size).padStart(9)}  ${drive.busType.padEnd(6)} ${drive.description || '-'}  [${state}]`,
       );
     }
-    const hidden = rows.length - shown.length;
+    const hidden = r.drives.length - shown.length;
     if (shown.length === 0) io.out('no drive that may be written was found');
     if (hidden > 0)
       io.out(

@@ -1,5 +1,5 @@
 // How flash progress reads on a terminal: one line per target, bytes, speed, ETA.
-import type { FlashProgress } from './progress-meter.ts';
+import type { FlashProgressValue as FlashProgress } from '../api.ts';
 
 const mb = (n: number): string => `${(n / 1e6).toFixed(1)} MB`;
 

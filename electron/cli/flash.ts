@@ -1,30 +1,44 @@
 // emt-usb flash: write an installer image to one or many sticks and verify them.
-import { resolve } from 'node:path';
-import { FlashError } from '../flash/flash-error.ts';
-import { runFlashJob } from '../flash/flash-session.ts';
-import { formatProgress } from '../flash/progress-line.ts';
-import type { FlashProgress } from '../flash/progress-meter.ts';
-import {
-  bindStickOptions,
-  describeStick,
-  planStickConfigs,
-  stageStickConfigs,
-} from '../flash/stick-config.ts';
-import { bool, type FlagSpec, list, parseArgs, str } from './args.ts';
-import type { CliIo, Command } from './command.ts';
+import type { FlashProgressValue, ProgressValue } from '../api.ts';
+import { escapeControl, UsageError } from '../errors.ts';
+import { flash } from '../jobs/flash.ts';
+import { bool, type FlagSpec, isOptionName, list, parseArgs, str } from './args.ts';
+import type { CliIo, CliSession, Command } from './command.ts';
+import { formatProgress } from './flash-progress.ts';
+import { bindStickOptions, flashTarget } from './stick-args.ts';
 
-/** Progress for people: a redrawn line on a terminal, phase changes otherwise. */
-export function progressPrinter(io: CliIo, json: boolean): (p: FlashProgress) => void {
+/** Flash progress for people: a redrawn line on a terminal, phase changes otherwise. */
+export function flashProgress(io: CliIo, session: CliSession): (p: ProgressValue) => void {
   const lastStage = new Map<string, string>();
-  return (p) => {
-    if (json) return io.err(JSON.stringify({ progress: p }));
-    if (io.isTty) return process.stderr.write(`\r\x1b[K${formatProgress(p)}`);
+  return (e) => {
+    const p = e as FlashProgressValue;
+    if (session.json) return session.progress(p);
+    // The per-stick config lines, before anything is written.
+    if (p.stage === 'prepare' && p.detail) return io.err(escapeControl(p.detail));
+    if (io.isTty) return process.stderr.write(`\r\x1b[K${escapeControl(formatProgress(p))}`);
     if (lastStage.get(p.device) !== p.stage || p.done === p.total) {
       lastStage.set(p.device, p.stage);
-      io.err(formatProgress(p));
+      io.err(escapeControl(formatProgress(p)));
     }
   };
 }
+
+const SPEC: FlagSpec = {
+  device: 'list',
+  config: 'string',
+  'config-image': 'string',
+  'password-file': 'string',
+  yes: 'bool',
+  'no-verify': 'bool',
+  all: 'bool',
+  json: 'bool',
+  'log-dir': 'string',
+  hostname: 'string',
+  'static-ip': 'string',
+  gateway: 'string',
+  dns: 'string',
+  stick: 'string',
+};
 
 export const flashCommand: Command = {
   name: 'flash',
@@ -43,8 +57,8 @@ MiB last, fsync, verify. Needs administrator rights for devices: asks via pkexec
   --config FILE  site config (JSON, YAML or a config-file): each stick gets its own
                  EMTCONFIG partition built from it (as build does), written at that
                  partition's GPT offset and covered by verify
-  --password-file FILE  the user's password, one line (plaintext or a $6$ hash);
-                 only its SHA-512 crypt hash is written to the sticks
+  --password-file FILE  the user's password, one line of at most 256 characters
+                 (plaintext or a $6$ hash); only its SHA-512 crypt hash is written
   --config-image FILE  a ready EMTCONFIG partition image for every stick instead
 Per-stick values (need --config) go right after the --device they are for:
   --hostname NAME       --static-ip A.B.C.D/PREFIX   --gateway A.B.C.D
@@ -58,86 +72,63 @@ Per-stick values (need --config) go right after the --device they are for:
                  drive, virtual/read-only drives and the image's drive stay refused
   --no-verify    skip the read-back check
   --log-dir DIR  where the run's log goes (default ~/.cache/emt-usb/logs)
-  --json         print the results as JSON; progress as JSON lines on stderr
-Ctrl-C stops at the next 4 MiB boundary; the stick is then not usable.`,
-  async run(args, io) {
-    const spec: FlagSpec = {
-      device: 'list',
-      config: 'string',
-      'config-image': 'string',
-      'password-file': 'string',
-      yes: 'bool',
-      'no-verify': 'bool',
-      all: 'bool',
-      json: 'bool',
-      'log-dir': 'string',
-    };
-    const valueFlags = new Set(Object.keys(spec).filter((k) => spec[k] !== 'bool'));
+  --json         progress and the result as JSON lines on stdout (see README)
+One line per device at the end: OK lines on stdout, REFUSED/FAILED/CANCELLED/MISMATCH
+on stderr. Ctrl-C stops at the next 4 MiB boundary: a stick is then not usable; an
+image file target is left as it was (it is written to a temp file and renamed).`,
+  async run(args, io, session) {
+    const valueFlags = new Set(Object.keys(SPEC).filter((k) => SPEC[k] !== 'bool'));
+    // `--log-dir --json` is a forgotten value, not a folder named --json.
+    for (const [i, a] of args.entries()) {
+      if (a === '--') break;
+      const next = args[i + 1];
+      if (
+        a.startsWith('--') &&
+        !a.includes('=') &&
+        valueFlags.has(a.slice(2)) &&
+        next &&
+        isOptionName(next, SPEC)
+      )
+        throw new UsageError(
+          `option ${a} needs a value (got the option ${next}; write ${a}=VALUE for a value starting with --)`,
+        );
+    }
     const bound = bindStickOptions(args, valueFlags);
-    const p = parseArgs(bound.rest, spec);
+    const p = parseArgs(bound.rest, SPEC);
     const [image, extra] = p.positionals;
-    if (!image)
-      throw new FlashError('USAGE', 'missing the image to write (emt-usb flash <image.iso> --device D)');
-    if (extra) throw new FlashError('USAGE', `unexpected argument ${extra}`);
-    const devices = list(p, 'device');
-    if (devices.length === 0) throw new FlashError('USAGE', 'missing --device (see emt-usb drives)');
-    const json = bool(p, 'json');
+    if (!image) throw new UsageError('missing the image to write (emt-usb flash <image.iso> --device D)');
+    if (extra) throw new UsageError(`unexpected argument ${extra}`);
+    if (list(p, 'device').length === 0) throw new UsageError('missing --device (see emt-usb drives)');
     const configFile = str(p, 'config');
     const configImage = str(p, 'config-image');
     const passwordFile = str(p, 'password-file');
-    if (configFile && configImage)
-      throw new FlashError(
-        'USAGE',
-        'give --config (a site config) or --config-image (a ready image), not both',
-      );
     const logDir = str(p, 'log-dir');
-    // Every stick's EMTCONFIG image is built (and every value checked) before any write.
-    const plan = await planStickConfigs({
-      imagePath: resolve(image),
-      ...(configFile ? { configFile: resolve(configFile) } : {}),
-      ...(passwordFile ? { passwordFile: resolve(passwordFile) } : {}),
-      sticks: bound.sticks,
-    });
-    if (!json) for (const img of plan.images) io.err(describeStick(img));
-    const staged = plan.images.length > 0 ? await stageStickConfigs(plan) : null;
-    const abort = new AbortController();
-    const onSigint = () => {
-      io.err('\ncancelling at the next buffer boundary...');
-      abort.abort();
-    };
-    process.once('SIGINT', onSigint);
-    try {
-      const outcome = await runFlashJob(
-        {
-          imagePath: resolve(image),
-          devices,
-          verify: !bool(p, 'no-verify'),
-          yes: bool(p, 'yes'),
-          showAll: bool(p, 'all'),
-          appPath: process.argv[1] ?? process.execPath,
-          ...(configImage ? { configImagePath: resolve(configImage) } : {}),
-          ...(staged ? { configImagePaths: staged.paths } : {}),
-          ...(logDir ? { logDir: resolve(logDir) } : {}),
-        },
-        { signal: abort.signal, onProgress: progressPrinter(io, json) },
-      );
-      if (io.isTty && !json) process.stderr.write('\n');
-      if (json) {
-        const stickConfigs = plan.images.map((i) => ({
-          device: i.device,
-          serial: i.serial.toString(16).padStart(8, '0'),
-          ...(i.override ? { override: i.override } : {}),
-        }));
-        io.out(JSON.stringify(stickConfigs.length > 0 ? { ...outcome, stickConfigs } : outcome, null, 2));
-      } else {
-        for (const r of outcome.results) io.out(`${r.status.toUpperCase().padEnd(9)} ${r.message}`);
-        io.out(`log: ${outcome.logFile}`);
+    const outcome = await flash(
+      {
+        image,
+        targets: bound.sticks.map(flashTarget),
+        verify: !bool(p, 'no-verify'),
+        yes: bool(p, 'yes'),
+        showAll: bool(p, 'all'),
+        ...(configFile ? { config: configFile } : {}),
+        ...(configImage ? { configImage } : {}),
+        ...(passwordFile ? { passwordFile } : {}),
+        ...(logDir ? { logDir } : {}),
+      },
+      { signal: session.signal, onProgress: flashProgress(io, session) },
+    );
+    if (io.isTty && !session.json) process.stderr.write('\n');
+    session.result(outcome);
+    if (!session.json) {
+      // Errors go to stderr, so `2>/dev/null` leaves the successes and a script sees the rest.
+      for (const r of outcome.results) {
+        const line = `${r.status.toUpperCase().padEnd(9)} ${escapeControl(r.message)}`;
+        if (r.status === 'ok') io.out(line);
+        else io.err(line);
       }
-      if (outcome.results.some((r) => r.status === 'cancelled')) return 130;
-      return outcome.results.every((r) => r.status === 'ok') ? 0 : 2;
-    } finally {
-      process.off('SIGINT', onSigint);
-      await staged?.cleanup();
+      io.out(`log: ${outcome.logFile}`);
     }
+    if (outcome.results.some((r) => r.status === 'cancelled')) return 130;
+    return outcome.results.every((r) => r.status === 'ok') ? 0 : 2;
   },
 };

@@ -1,7 +1,9 @@
 // Headless CLI: the same engine as the desktop app. Each sub-command lives in
 // its own module; this file only dispatches and turns errors into exit codes.
-import { isEmtError } from '../errors.ts';
-import type { CliIo, Command } from './command.ts';
+import { AppLog } from '../app-log.ts';
+import { errorValue, escapeControl, isCancelled } from '../errors.ts';
+import type { CliIo, CliSession, Command } from './command.ts';
+import { progressBar } from './progress-bar.ts';
 
 // Sub-commands register here: name, one-line summary, and a lazy loader, so
 // `emt-usb --help` or one command does not load every other command's engine.
@@ -56,7 +58,23 @@ function help(io: CliIo): void {
   for (const c of commands) io.out(`  ${c.name.padEnd(10)} ${c.summary}`);
 }
 
-export async function main(argv: string[], io: CliIo = defaultIo()): Promise<number> {
+export interface MainOptions {
+  /** Where a bug's stack goes (default: the CLI log in the state folder). */
+  log?: AppLog;
+  /** Listen for SIGINT/SIGTERM (the real process; tests may send them too). */
+  signals?: boolean;
+}
+
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+type CliSignal = keyof typeof SIGNAL_EXIT;
+
+/** --json anywhere before a `--` separator. */
+const wantsJson = (args: string[]): boolean => {
+  const end = args.indexOf('--');
+  return (end < 0 ? args : args.slice(0, end)).includes('--json');
+};
+
+export async function main(argv: string[], io: CliIo = defaultIo(), opts: MainOptions = {}): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     help(io);
@@ -64,7 +82,7 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
   }
   const entry = commands.find((c) => c.name === name);
   if (!entry) {
-    io.err(`emt-usb: unknown command '${name}' (try emt-usb --help)`);
+    io.err(`emt-usb: unknown command '${escapeControl(name)}' (try emt-usb --help)`);
     return 2;
   }
   const command = await entry.load();
@@ -72,16 +90,53 @@ export async function main(argv: string[], io: CliIo = defaultIo()): Promise<num
     io.out(command.usage);
     return 0;
   }
+  const json = wantsJson(rest);
+  // Ctrl-C or SIGTERM aborts the job's signal: it stops at its next check and
+  // removes its temp files; we then exit 130/143. A second one stops at once.
+  const ac = new AbortController();
+  let caught: CliSignal | null = null;
+  const onSignal = (sig: CliSignal) => {
+    if (caught) process.exit(SIGNAL_EXIT[sig]);
+    caught = sig;
+    if (!json) io.err(`\nemt-usb ${name}: ${sig}: stopping and cleaning up...`);
+    ac.abort();
+  };
+  const onInt = () => onSignal('SIGINT');
+  const onTerm = () => onSignal('SIGTERM');
+  if (opts.signals !== false) {
+    process.on('SIGINT', onInt);
+    process.on('SIGTERM', onTerm);
+  }
+  const bar = !json && io.isTty ? progressBar((s) => process.stderr.write(s)) : null;
+  const session: CliSession = {
+    signal: ac.signal,
+    json,
+    progress: (e) => {
+      if (json) io.out(JSON.stringify({ type: 'progress', ...e }));
+      else bar?.(e);
+    },
+    result: (value) => {
+      bar?.(null);
+      if (json) io.out(JSON.stringify({ type: 'result', ...value }));
+    },
+  };
   try {
-    return await command.run(rest, io);
+    const code = await command.run(rest, io, session);
+    bar?.(null);
+    return caught ? SIGNAL_EXIT[caught as CliSignal] : code;
   } catch (e) {
-    if (isEmtError(e)) {
-      // One line, naming the file and the problem; scripts match on exit code 2.
-      io.err(`emt-usb ${name}: ${e.message}`);
-      return 2;
-    }
-    io.err(`emt-usb ${name}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-    return 1;
+    bar?.(null);
+    const log = opts.log ?? AppLog.for('cli');
+    const v = errorValue(e, (x) => log.internalError(x, `emt-usb ${name} ${rest.join(' ')}`));
+    if (json) io.out(JSON.stringify({ type: 'error', error: v }));
+    // One line, naming the file and the problem; scripts match on the exit code.
+    io.err(`emt-usb ${name}: ${v.message}`);
+    if (caught && isCancelled(e)) return SIGNAL_EXIT[caught as CliSignal];
+    if (isCancelled(e)) return 130;
+    return v.area === 'internal' ? 1 : 2;
+  } finally {
+    process.off('SIGINT', onInt);
+    process.off('SIGTERM', onTerm);
   }
 }
 

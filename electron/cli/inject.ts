@@ -1,20 +1,23 @@
 // emt-usb inject: put installer-scripts/ into a bootkit's initramfs.
-import { openBootkit } from '../bootkit/open.ts';
+import type { InjectMode, OutputCodec, RootfsMode } from '../api.ts';
 import { UsageError } from '../errors.ts';
-import { isOutputCodec } from '../initramfs/codecs.ts';
-import { type InjectMode, injectInitramfs } from '../initramfs/inject.ts';
-import type { ProgressEvent } from '../progress.ts';
-import { bool, parseArgs, required, str } from './args.ts';
+import { INJECT_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
+import { INJECT_MODES, inject, ROOTFS_MODES } from '../jobs/inject.ts';
+import { parseArgs, required, str } from './args.ts';
 import type { Command } from './command.ts';
 
-const MODES: InjectMode[] = ['fast', 'segment', 'single'];
+const CODECS: OutputCodec[] = ['gzip', 'zstd', 'xz', 'none'];
 
-export function parseEpoch(v: string | undefined): number | undefined {
+const oneOf = <T extends string>(
+  v: string | undefined,
+  values: readonly T[],
+  flag: string,
+): T | undefined => {
   if (v === undefined) return undefined;
-  if (!/^[0-9]+$/.test(v))
-    throw new UsageError(`SOURCE_DATE_EPOCH must be a non-negative integer, got '${v}'`);
-  return Number(v);
-}
+  if (!(values as readonly string[]).includes(v))
+    throw new UsageError(`${flag} must be ${values.slice(0, -1).join(', ')} or ${values.at(-1)}, got '${v}'`);
+  return v as T;
+};
 
 export const injectCommand: Command = {
   name: 'inject',
@@ -28,7 +31,8 @@ export const injectCommand: Command = {
     'Writes a new initramfs whose rootfs.tar.gz carries installer-scripts/ under',
     '/opt/emt-installer/, its unit in /etc/systemd/system/ enabled by a',
     'multi-user.target.wants link, and /etc/emt-installer/installer.conf; owners root,',
-    'modes exact, mtimes = SOURCE_DATE_EPOCH. The input is never changed.',
+    'modes exact, mtimes = SOURCE_DATE_EPOCH. The input is never changed (--out may not',
+    'name it).',
     '',
     '  --mode segment  (default) segments without rootfs.tar.gz kept byte for byte; the',
     '                  one with it re-encoded in its own codec without it; the new',
@@ -41,15 +45,17 @@ export const injectCommand: Command = {
     '                  in segment mode, used for a main segment in a codec we cannot',
     '                  write (lz4, bzip2, lzma; default gzip)',
     '  --rootfs splice|recompress   how rootfs.tar.gz is rebuilt: splice keeps the old',
-    '                  compressed bytes and compresses only the new tail (default);',
-    '                  recompress decodes and gzips it once',
-    '  --source-date-epoch N   mtimes of our files (default $SOURCE_DATE_EPOCH or 0)',
+    '                  compressed bytes and compresses only the new tail; recompress',
+    '                  decodes and gzips it once (default: splice for fast, else recompress)',
+    '  --source-date-epoch N   mtimes of our files, 0 to 4294967295 (cpio holds 8 hex',
+    '                  digits; default $SOURCE_DATE_EPOCH or 0)',
     '  --kernel F      the kernel, only checked (vmlinuz + initramfs given apart)',
-    '  --json          print the report as one JSON object',
+    '  --json          progress and the report as JSON lines (see README: --json)',
     '',
-    'Writes to a temp file beside --out and renames it; on any error nothing is left.',
+    'Writes to a temp file beside --out and renames it; on any error or Ctrl-C nothing',
+    'is left.',
   ].join('\n'),
-  async run(args, io) {
+  async run(args, io, session) {
     const p = parseArgs(args, {
       bootkit: 'string',
       kernel: 'string',
@@ -63,62 +69,38 @@ export const injectCommand: Command = {
     });
     if (p.positionals.length) throw new UsageError(`unexpected argument '${p.positionals[0]}'`);
     const bootkit = required(p, 'bootkit');
-    const scriptsDir = required(p, 'installer-scripts');
+    const installerScripts = required(p, 'installer-scripts');
     const out = required(p, 'out');
-    const mode = (str(p, 'mode') ?? 'segment') as InjectMode;
-    if (!MODES.includes(mode)) throw new UsageError(`--mode must be fast, segment or single, got '${mode}'`);
-    const codec = str(p, 'codec');
-    if (codec !== undefined && !isOutputCodec(codec)) {
-      throw new UsageError(`--codec must be gzip, zstd, xz or none, got '${codec}'`);
-    }
-    const rootfsMode = str(p, 'rootfs');
-    if (rootfsMode !== undefined && rootfsMode !== 'splice' && rootfsMode !== 'recompress') {
-      throw new UsageError(`--rootfs must be splice or recompress, got '${rootfsMode}'`);
-    }
-    const sde = parseEpoch(str(p, 'source-date-epoch') ?? process.env['SOURCE_DATE_EPOCH']) ?? 0;
+    const mode: InjectMode = oneOf(str(p, 'mode'), INJECT_MODES, '--mode') ?? 'segment';
+    const codec = oneOf(str(p, 'codec'), CODECS, '--codec');
+    const rootfs: RootfsMode | undefined = oneOf(str(p, 'rootfs'), ROOTFS_MODES, '--rootfs');
+    const sde = readSourceDateEpoch({ option: str(p, 'source-date-epoch') }, INJECT_EPOCH);
     const kernel = str(p, 'kernel');
-    const bk = await openBootkit(kernel ? [kernel, bootkit] : [bootkit]);
-    try {
-      let lastDraw = 0;
-      const onProgress = (e: ProgressEvent) => {
-        if (!io.isTty || bool(p, 'json')) return;
-        const now = Date.now();
-        if (now - lastDraw < 250) return;
-        lastDraw = now;
-        const pct = e.total ? ` ${Math.floor((100 * e.done) / e.total)}%` : '';
-        process.stderr.write(`\r${e.stage}${pct}        `);
-      };
-      const r = await injectInitramfs({
-        initramfs: bk.initramfs,
-        displayName: bk.initramfsName,
-        scriptsDir,
+    const r = await inject(
+      {
+        bootkit,
+        installerScripts,
         out,
         mode,
+        ...(kernel ? { kernel } : {}),
         ...(codec ? { codec } : {}),
-        ...(rootfsMode ? { rootfsMode } : {}),
-        sourceDateEpoch: sde,
-        onProgress,
-      });
-      if (io.isTty && !bool(p, 'json')) process.stderr.write('\r\x1b[K');
-      if (bool(p, 'json')) {
-        io.out(JSON.stringify(r, null, 2));
-        return 0;
-      }
+        ...(rootfs ? { rootfs } : {}),
+        ...(sde !== undefined ? { sourceDateEpoch: sde } : {}),
+      },
+      { signal: session.signal, onProgress: session.progress },
+    );
+    session.result(r);
+    if (session.json) return 0;
+    io.out(`wrote ${r.out}: ${r.size} bytes, sha256 ${r.sha256} (${r.mode} mode, ${r.seconds.toFixed(2)} s)`);
+    for (const s of r.segments) {
       io.out(
-        `wrote ${r.out}: ${r.size} bytes, sha256 ${r.sha256} (${r.mode} mode, ${r.seconds.toFixed(2)} s)`,
+        `  at ${String(s.offset).padEnd(10)} ${String(s.length).padEnd(10)} ${s.codec.padEnd(5)} ${s.source}`,
       );
-      for (const s of r.segments) {
-        io.out(
-          `  at ${String(s.offset).padEnd(10)} ${String(s.length).padEnd(10)} ${s.codec.padEnd(5)} ${s.source}`,
-        );
-      }
-      io.out(
-        `  rootfs.tar.gz: ${r.rootfs.oldSize} -> ${r.rootfs.size} bytes (${r.rootfs.mode}), added ${r.rootfs.entriesAdded.length} entries`,
-      );
-      if (r.note) io.out(`  note: ${r.note}`);
-      return 0;
-    } finally {
-      await bk.cleanup();
     }
+    io.out(
+      `  rootfs.tar.gz: ${r.rootfs.oldSize} -> ${r.rootfs.size} bytes (${r.rootfs.mode}), added ${r.rootfs.entriesAdded.length} entries`,
+    );
+    if (r.note) io.out(`  note: ${r.note}`);
+    return 0;
   },
 };

@@ -1,12 +1,13 @@
 // emt-usb inspect: what a bootkit holds, and whether it has what the installer needs.
-import { type InspectReport, inspectBootkit } from '../bootkit/inspect.ts';
+import type { InspectResult } from '../api.ts';
 import { UsageError } from '../errors.ts';
-import { bool, parseArgs } from './args.ts';
+import { inspect } from '../jobs/inspect.ts';
+import { parseArgs } from './args.ts';
 import type { Command } from './command.ts';
 
 const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` : `${n} B`);
 
-export function formatInspect(r: InspectReport): string[] {
+export function formatInspect(r: InspectResult): string[] {
   const out: string[] = [];
   out.push(`kernel:    ${r.kernel.version ?? '(none given)'}${r.kernel.file ? `  (${r.kernel.file})` : ''}`);
   out.push(
@@ -63,19 +64,22 @@ export const inspectCommand: Command = {
     'sits in the rootfs: systemd, bash, efibootmgr, gawk, lvm2 (lvm), net-tools',
     '(ifconfig, route), parted. Symlinks inside the rootfs (merged /usr) are followed.',
     '',
-    '  --json   print one JSON object instead of the tables',
+    '  --json   progress and the report as JSON lines (see README: --json)',
     '',
     'Exit status: 0 when the bootkit could be inspected (even with tools missing),',
     '2 on bad input (one line naming the file and the problem).',
   ].join('\n'),
-  async run(args, io) {
+  async run(args, io, session) {
     const p = parseArgs(args, { json: 'bool' });
     if (p.positionals.length < 1 || p.positionals.length > 2) {
       throw new UsageError('give a bootkit tar.gz, an initramfs, or a vmlinuz and an initramfs');
     }
-    const report = await inspectBootkit(p.positionals);
-    if (bool(p, 'json')) io.out(JSON.stringify(report, null, 2));
-    else for (const line of formatInspect(report)) io.out(line);
+    const report = await inspect(
+      { inputs: p.positionals },
+      { signal: session.signal, onProgress: session.progress },
+    );
+    session.result(report);
+    if (!session.json) for (const line of formatInspect(report)) io.out(line);
     return 0;
   },
 };

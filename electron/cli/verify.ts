@@ -1,10 +1,9 @@
 // emt-usb verify: does a stick (or image file) hold this image, byte for byte?
-import { resolve } from 'node:path';
-import { FlashError } from '../flash/flash-error.ts';
-import { runVerifyJob } from '../flash/flash-session.ts';
+import { UsageError } from '../errors.ts';
+import { verify } from '../jobs/verify.ts';
 import { bool, parseArgs, required, str } from './args.ts';
 import type { Command } from './command.ts';
-import { progressPrinter } from './flash.ts';
+import { flashProgress } from './flash.ts';
 
 export const verifyCommand: Command = {
   name: 'verify',
@@ -15,24 +14,20 @@ Reads the device (or image file) back past the page cache (O_DIRECT, else after
 dropping caches) and compares it with the image; prints the first differing
 offset on a mismatch. Never writes.
   --config-image FILE  the per-stick EMTCONFIG partition image that was written with it
-  --json               print the result as JSON`,
-  async run(args, io) {
+  --json               progress and the result as JSON lines (see README: --json)`,
+  async run(args, io, session) {
     const p = parseArgs(args, { device: 'string', 'config-image': 'string', json: 'bool' });
     const [image, extra] = p.positionals;
-    if (!image) throw new FlashError('USAGE', 'missing the image (emt-usb verify <image.iso> --device D)');
-    if (extra) throw new FlashError('USAGE', `unexpected argument ${extra}`);
-    const config = str(p, 'config-image');
-    const json = bool(p, 'json');
-    const result = await runVerifyJob(
-      {
-        imagePath: resolve(image),
-        device: required(p, 'device'),
-        ...(config ? { configImagePath: resolve(config) } : {}),
-      },
-      { onProgress: progressPrinter(io, json) },
+    if (!image) throw new UsageError('missing the image (emt-usb verify <image.iso> --device D)');
+    if (extra) throw new UsageError(`unexpected argument ${extra}`);
+    const configImage = str(p, 'config-image');
+    const result = await verify(
+      { image, device: required(p, 'device'), ...(configImage ? { configImage } : {}) },
+      { signal: session.signal, onProgress: flashProgress(io, session) },
     );
-    if (io.isTty && !json) process.stderr.write('\n');
-    io.out(json ? JSON.stringify(result, null, 2) : result.message);
+    if (io.isTty && !bool(p, 'json')) process.stderr.write('\n');
+    session.result(result);
+    if (!session.json) (result.status === 'ok' ? io.out : io.err)(result.message);
     return result.status === 'ok' ? 0 : 2;
   },
 };

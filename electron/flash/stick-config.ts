@@ -19,7 +19,7 @@ import { canonicalJson } from '../iso/manifest.ts';
 import { FlashError } from './flash-error.ts';
 import { readIsoRootFile } from './iso-root-file.ts';
 
-/** Per-stick options on the command line and the config field each sets. */
+/** Per-stick values (as typed on the command line or in the app) and the config field each sets. */
 export const STICK_OPTIONS = {
   stick: 'name',
   hostname: 'hostname',
@@ -33,60 +33,6 @@ export interface StickSpec {
   device: string;
   /** Raw values as typed, by option name (without the dashes). */
   options: Partial<Record<StickOption, string>>;
-}
-
-const isStickOption = (name: string): name is StickOption => Object.hasOwn(STICK_OPTIONS, name);
-
-/**
- * Pulls the per-stick options out of argv: each binds to the `--device` before it.
- * `valueFlags` are the other options that take a value (their values are skipped).
- * Returns the rest of argv (for parseArgs) and one spec per `--device`, in order.
- */
-export function bindStickOptions(
-  argv: readonly string[],
-  valueFlags: ReadonlySet<string>,
-): { rest: string[]; sticks: StickSpec[] } {
-  const rest: string[] = [];
-  const sticks: StickSpec[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') {
-      rest.push(...argv.slice(i));
-      break;
-    }
-    const m = /^--([^=]+)(?:=(.*))?$/s.exec(arg);
-    if (!m) {
-      rest.push(arg);
-      continue;
-    }
-    const name = m[1]!;
-    const inline = m[2];
-    const takeValue = (): string => {
-      if (inline !== undefined) return inline;
-      const v = argv[i + 1];
-      if (v === undefined) throw new UsageError(`option --${name} needs a value`);
-      i++;
-      return v;
-    };
-    if (name === 'device') {
-      const device = takeValue();
-      sticks.push({ device, options: {} });
-      rest.push(`--device=${device}`);
-    } else if (isStickOption(name)) {
-      const value = takeValue();
-      const stick = sticks.at(-1);
-      if (!stick)
-        throw new UsageError(`--${name} ${value}: per-stick options follow the --device they are for`);
-      const prev = stick.options[name];
-      // Several DNS servers: repeat --dns (a bare comma list splits into words in PowerShell).
-      if (prev !== undefined && name === 'dns') stick.options.dns = `${prev},${value}`;
-      else if (prev !== undefined) throw new UsageError(`--${name} given twice for --device ${stick.device}`);
-      else stick.options[name] = value;
-    } else if (valueFlags.has(name)) {
-      rest.push(`--${name}=${takeValue()}`);
-    } else rest.push(arg);
-  }
-  return { rest, sticks };
 }
 
 const hasOptions = (s: StickSpec): boolean => Object.keys(s.options).length > 0;

@@ -257,6 +257,8 @@ async function writeBody(
 export interface ReadBack {
   /** sha256 of what must be on the target (image + config overlay). */
   sha256: string;
+  /** sha256 of the bytes read back from the target; only when all of them were read (no difference). */
+  readBackSha256?: string;
   /** null when every byte read back equals the expected one. */
   firstDifference: number | null;
   direct: boolean;
@@ -278,11 +280,11 @@ async function openReadBack(t: ResolvedTarget, path: string): Promise<Opened> {
  * Reads the target back past the page cache and compares it byte for byte with
  * the expected bytes (image + overlay, re-read from the image alongside), with
  * READ_DEPTH chunks in flight so the device never waits for the compare. The
- * sha256 of the expected bytes is taken on the way: where every byte compared
- * equal it is also the read-back's sha256, which is how "compare against the
- * expected image hash" holds, and a memcmp names the first differing offset
- * where a hash could only say "somewhere". On a difference the image alone is
- * read on to finish the expected hash; the device is not read further.
+ * sha256 is taken over the bytes read back; as each chunk compared equal to the
+ * expected one it is also the expected bytes' sha256, and a memcmp names the
+ * first differing offset where a hash could only say "somewhere". On a
+ * difference the image alone is read on to finish the expected hash (there is
+ * then no read-back hash); the device is not read further.
  */
 async function readBack(
   t: ResolvedTarget,
@@ -336,11 +338,12 @@ async function readBack(
         let k = 0;
         while (k < have.length && have[k] === want[k]) k++;
         firstDifference = off + k;
-        hash.update(want);
+        hash.update(want); // from here on the hash is the expected image's alone
         off += n;
         break;
       }
-      hash.update(want);
+      // The bytes read back: equal to the expected ones, so one hash is both.
+      hash.update(got[s]!.subarray(0, n));
       off += n;
       fill(); // the slot just compared is free again
       meter?.update(off);
@@ -358,7 +361,13 @@ async function readBack(
     off += e;
   }
   if (firstDifference === null) meter?.update(size, true);
-  return { sha256: hash.digest('hex'), firstDifference, direct: io.direct };
+  const digest = hash.digest('hex');
+  return {
+    sha256: digest,
+    ...(firstDifference === null ? { readBackSha256: digest } : {}),
+    firstDifference,
+    direct: io.direct,
+  };
 }
 
 async function loadConfig(path: string | undefined): Promise<Buffer | undefined> {
@@ -521,7 +530,7 @@ async function flashOne(
     return result('ok', {
       sha256,
       verified: true,
-      readBackSha256: sha256, // every byte read back equalled the expected one
+      ...(rb.readBackSha256 ? { readBackSha256: rb.readBackSha256 } : {}),
       message: `${device}: written and verified (${image.size} bytes, sha256 ${sha256.slice(0, 16)}...)`,
     });
   } catch (e) {
@@ -531,15 +540,19 @@ async function flashOne(
         error: { code: 'CANCELLED', message: `${device}: cancelled` },
         message:
           phase === 'verify'
-            ? `${device}: cancelled while verifying; all ${image?.size ?? 0} bytes were written but not checked`
-            : `${device}: cancelled after writing ${progress.bytes} of ${image?.size ?? 0} bytes; the stick is not usable (its partition table is wiped): write it again`,
+            ? t.isBlock
+              ? `${device}: cancelled while verifying; all ${image?.size ?? 0} bytes were written but not checked`
+              : `${device}: cancelled while verifying; the new file was removed and ${device} is as it was`
+            : t.isBlock
+              ? `${device}: cancelled after writing ${progress.bytes} of ${image?.size ?? 0} bytes; the stick is not usable (its partition table is wiped): write it again`
+              : `${device}: cancelled after writing ${progress.bytes} of ${image?.size ?? 0} bytes to a temp file, now removed; ${device} is as it was`,
       });
     }
     const err = describeIoError(device, e);
     log.line(`${device}: failed during ${phase}: ${err.message}`);
     return result('failed', {
       error: { code: err.code, message: err.message },
-      message: `${device}: failed during ${phase}: ${err.message}${progress.bytes > 0 ? '; the stick is not usable' : ''}`,
+      message: `${device}: failed during ${phase}: ${err.message}${progress.bytes === 0 ? '' : t.isBlock ? '; the stick is not usable' : `; ${device} is as it was (the temp file was removed)`}`,
     });
   } finally {
     await image?.close();
@@ -648,7 +661,7 @@ export async function verifyTarget(req: VerifyRequest, opts: RunOptions = {}): P
       status: 'ok',
       verified: true,
       sha256: rb.sha256,
-      readBackSha256: rb.sha256, // every byte read back equalled the expected one
+      ...(rb.readBackSha256 ? { readBackSha256: rb.readBackSha256 } : {}),
       message: `${t.drive.device}: holds ${req.imagePath} byte for byte (sha256 ${rb.sha256.slice(0, 16)}...)`,
       seconds: secs(),
     };

@@ -16,8 +16,12 @@ export function kindOf(st: Stats): string {
   return 'not a regular file';
 }
 
-/** `what` names the input for the message, e.g. "bootkit", "OS image". */
-export async function checkInputFile(path: string, what: string): Promise<{ size: number }> {
+/** Words a message around the problem, e.g. `OS image X: <problem>`. `code` is the errno, when one. */
+export type Describe = (problem: string, code: string | undefined) => string;
+
+/** `what` names the input ("bootkit", "config"), or `describe` words the whole message. */
+export async function checkInputFile(path: string, what: string | Describe): Promise<{ size: number }> {
+  const say: Describe = typeof what === 'string' ? (problem) => `${what} ${path}: ${problem}` : what;
   let st: Stats;
   try {
     st = await stat(path);
@@ -25,21 +29,34 @@ export async function checkInputFile(path: string, what: string): Promise<{ size
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
       code === 'ENOENT' || code === 'ENOTDIR' ? 'NOT_FOUND' : 'READ_FAILED',
-      `${what} ${path}: ${errnoMessage(e)}`,
+      say(errnoMessage(e), code),
       path,
     );
   }
   if (!st.isFile()) {
     const hint = st.isFIFO() ? ' (save it to a file first)' : '';
-    throw new InputError('NOT_A_FILE', `${what} ${path}: is ${kindOf(st)}, not a regular file${hint}`, path);
+    throw new InputError('NOT_A_FILE', say(`is ${kindOf(st)}, not a regular file${hint}`, undefined), path);
   }
   try {
     await access(path, constants.R_OK);
   } catch (e) {
-    throw new InputError('ACCESS_DENIED', `${what} ${path}: cannot be read (${errnoMessage(e)})`, path);
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError('ACCESS_DENIED', say(errnoMessage(e), code), path);
   }
   return { size: st.size };
 }
+
+/** A bootkit part: "cannot read X: ENOENT (no such file or folder)", as the bootkit opener words it. */
+export const bootkitInput =
+  (path: string): Describe =>
+  (problem, code) =>
+    `cannot read ${path}: ${code ? `${code} (${problem})` : problem}`;
+
+/** An image to write or verify: "X: cannot open the image: <problem>". */
+export const imageInput =
+  (path: string): Describe =>
+  (problem) =>
+    `${path}: cannot open the image: ${problem}`;
 
 export async function checkInputFolder(path: string, what: string): Promise<void> {
   let st: Stats;

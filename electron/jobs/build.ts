@@ -21,7 +21,7 @@ import { UsageError } from '../errors.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
 import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
-import { checkInputFile } from '../inputs/input-file.ts';
+import { bootkitInput, checkInputFile } from '../inputs/input-file.ts';
 import { checkNotAnInput } from '../inputs/output-path.ts';
 import { bootLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
@@ -124,7 +124,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     throw new UsageError('give a password file or a password, not both');
   if ((o.passwordFile || o.password !== undefined) && !o.config && !o.siteConfig)
     throw new UsageError('--password-file needs --config (the site config it belongs to)');
-  for (const f of bootInputs) await checkInputFile(f, 'bootkit');
+  for (const f of bootInputs) await checkInputFile(f, bootkitInput(f));
   if (o.osImageSha256) {
     const { size } = await checkInputFile(o.osImageSha256, 'sha256 file');
     if (size > MAX_SHA256_FILE)
@@ -134,7 +134,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         o.osImageSha256,
       );
   }
-  if (o.passwordFile) await checkInputFile(o.passwordFile, 'password file');
   const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
   // Both files the build writes, the ISO and its checksum, are checked against every input.
   await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);

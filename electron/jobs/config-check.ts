@@ -15,6 +15,10 @@ export function parseConfigCheck(raw: unknown): ConfigCheckRequest {
   return src;
 }
 
+/** The error for an invalid config (one line with every problem), as build would throw it. */
+export const invalidConfig = (file: string, issues: ConfigCheckResult['issues']): ConfigError =>
+  new ConfigError(file, issues);
+
 const formatOf = (src: ConfigCheckRequest): ConfigCheckResult['format'] | null =>
   'values' in src ? 'values' : null;
 

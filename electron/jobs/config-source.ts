@@ -15,7 +15,10 @@ export type LoadedSource = Omit<LoadedConfig, 'format'> & { format: LoadedConfig
 
 export async function loadConfigSource(src: ConfigSource): Promise<LoadedSource> {
   if ('file' in src) {
-    const { size } = await checkInputFile(src.file, 'config');
+    const { size } = await checkInputFile(
+      src.file,
+      (problem) => `${src.file}: cannot read the config: ${problem}`,
+    );
     if (size > MAX_CONFIG_BYTES)
       throw new ConfigError(
         src.file,

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { DrivesRequest, DrivesResult, ProgressValue } from '../api.ts';
 import { listDrives } from '../flash/drive-list.ts';
 import { judgeDrives } from '../flash/drive-policy.ts';
-import { checkInputFile } from '../inputs/input-file.ts';
+import { checkInputFile, imageInput } from '../inputs/input-file.ts';
 import type { JobContext } from './job.ts';
 import { RequestReader } from './request.ts';
 
@@ -19,7 +19,7 @@ export function parseDrives(raw: unknown): DrivesRequest {
 export const appPath = (): string => process.argv[1] ?? process.execPath;
 
 export async function drives(o: DrivesRequest, _ctx: JobContext<ProgressValue>): Promise<DrivesResult> {
-  const imageSize = o.image ? (await checkInputFile(o.image, 'image')).size : 0;
+  const imageSize = o.image ? (await checkInputFile(o.image, imageInput(o.image))).size : 0;
   const list = await listDrives();
   const verdicts = judgeDrives(list, {
     imageSize,

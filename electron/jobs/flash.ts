@@ -11,13 +11,14 @@ import { judgeDrive } from '../flash/drive-policy.ts';
 import { FlashError } from '../flash/flash-error.ts';
 import { runFlashJob } from '../flash/flash-session.ts';
 import {
+  describeStick,
   planStickConfigs,
   type StickConfigPlan,
   type StickSpec,
   stageStickConfigs,
 } from '../flash/stick-config.ts';
 import { resolveTarget } from '../flash/targets.ts';
-import { checkInputFile } from '../inputs/input-file.ts';
+import { checkInputFile, imageInput } from '../inputs/input-file.ts';
 import { loadConfigSource } from './config-source.ts';
 import { appPath } from './drives.ts';
 import { cancellable, type JobContext } from './job.ts';
@@ -92,7 +93,7 @@ export async function planFlash(o: FlashRequest): Promise<StickConfigPlan> {
     );
   if (o.passwordFile !== undefined && o.password !== undefined)
     throw new UsageError('give a password file or a password, not both');
-  await checkInputFile(o.image, 'image');
+  await checkInputFile(o.image, imageInput(o.image));
   if (o.configImage) await checkInputFile(o.configImage, 'config image');
   const loaded = o.siteConfig ? await loadConfigSource({ values: o.siteConfig }) : undefined;
   return planStickConfigs({
@@ -111,6 +112,15 @@ export async function flash(
   planned?: StickConfigPlan,
 ): Promise<FlashResult> {
   const plan = planned ?? (await planFlash(o));
+  for (const img of plan.images)
+    ctx.onProgress({
+      stage: 'prepare',
+      device: img.device,
+      done: 0,
+      total: null,
+      etaSeconds: null,
+      detail: describeStick(img),
+    });
   const staged = plan.images.length > 0 ? await stageStickConfigs(plan) : null;
   try {
     const outcome = await cancellable(ctx.signal, 'flash', () =>
@@ -151,7 +161,7 @@ export async function checkTargetsAllowed(
   o: FlashRequest,
   list: () => Promise<import('../flash/drive-list.ts').Drive[]> = listDrives,
 ): Promise<void> {
-  const { size: imageSize } = await checkInputFile(o.image, 'image');
+  const { size: imageSize } = await checkInputFile(o.image, imageInput(o.image));
   for (const t of o.targets) {
     const target = await resolveTarget(t.device, list);
     const verdict = judgeDrive(target.drive, {

@@ -5,7 +5,7 @@ import { openBootkit } from '../bootkit/open.ts';
 import { OUTPUT_CODECS } from '../initramfs/codecs.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
 import { INJECT_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
-import { checkInputFile, checkInputFolder } from '../inputs/input-file.ts';
+import { bootkitInput, checkInputFile, checkInputFolder } from '../inputs/input-file.ts';
 import { checkNotAnInput, checkOutputFile } from '../inputs/output-path.ts';
 import { cancellable, type JobContext } from './job.ts';
 import { RequestReader } from './request.ts';
@@ -41,8 +41,8 @@ export function parseInject(raw: unknown): InjectRequest {
 export async function inject(o: InjectRequest, ctx: JobContext<ProgressValue>): Promise<InjectResult> {
   const sde =
     readSourceDateEpoch({ option: o.sourceDateEpoch, env: process.env.SOURCE_DATE_EPOCH }, INJECT_EPOCH) ?? 0;
-  await checkInputFile(o.bootkit, 'bootkit');
-  if (o.kernel) await checkInputFile(o.kernel, 'kernel');
+  await checkInputFile(o.bootkit, bootkitInput(o.bootkit));
+  if (o.kernel) await checkInputFile(o.kernel, bootkitInput(o.kernel));
   await checkInputFolder(o.installerScripts, 'installer scripts');
   await checkNotAnInput([o.out], [o.bootkit, o.kernel]);
   await checkOutputFile(o.out);

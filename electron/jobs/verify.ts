@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { FlashProgressValue, VerifyRequest, VerifyResult } from '../api.ts';
 import { runVerifyJob } from '../flash/flash-session.ts';
-import { checkInputFile } from '../inputs/input-file.ts';
+import { checkInputFile, imageInput } from '../inputs/input-file.ts';
 import { cancellable, type JobContext } from './job.ts';
 import { RequestReader } from './request.ts';
 
@@ -16,7 +16,7 @@ export function parseVerify(raw: unknown): VerifyRequest {
 }
 
 export async function verify(o: VerifyRequest, ctx: JobContext<FlashProgressValue>): Promise<VerifyResult> {
-  await checkInputFile(o.image, 'image');
+  await checkInputFile(o.image, imageInput(o.image));
   if (o.configImage) await checkInputFile(o.configImage, 'config image');
   return cancellable(ctx.signal, `verify of ${o.device}`, () =>
     runVerifyJob(

@@ -1,6 +1,7 @@
 // `emt-usb inspect` as a user runs it: the JSON shape scripts rely on, exit codes,
 // one-line errors.
 import { afterAll, describe, expect, it } from 'vitest';
+import { jsonResult, parseJsonLines } from '../cli/json-lines.ts';
 import { type SyntheticVariant, syntheticCache } from '../fixtures/synthetic-bootkit.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
 
@@ -12,7 +13,7 @@ describe('emt-usb inspect --json', () => {
     const b = cache.get('gzip');
     const r = await cli(['inspect', b.tarball, '--json']);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = jsonResult(r.stdout);
     expect(j.kernel.version).toBe(b.version);
     expect(j.initramfs.segments).toEqual([expect.objectContaining({ offset: 0, codec: 'gzip', entries: 7 })]);
     expect(j.rootfs).toMatchObject({ present: true, size: expect.any(Number) });
@@ -28,7 +29,7 @@ describe('emt-usb inspect --json', () => {
     for (const t of j.tools) expect(t).toMatchObject({ found: true, path: expect.stringMatching(/^\//) });
   });
   it('early microcode + zstd', async () => {
-    const j = JSON.parse((await cli(['inspect', cache.get('ucode-zstd').tarball, '--json'])).stdout);
+    const j = jsonResult((await cli(['inspect', cache.get('ucode-zstd').tarball, '--json'])).stdout);
     expect(j.initramfs.segments.map((s: { codec: string; offset: number }) => [s.codec, s.offset])).toEqual([
       ['none', 0],
       ['zstd', 6144],
@@ -36,7 +37,7 @@ describe('emt-usb inspect --json', () => {
   });
   it('xz, given as a vmlinuz + initramfs pair', async () => {
     const b = cache.get('xz');
-    const j = JSON.parse((await cli(['inspect', b.kernel, b.initramfs, '--json'])).stdout);
+    const j = jsonResult((await cli(['inspect', b.kernel, b.initramfs, '--json'])).stdout);
     expect(j.kernel.version).toBe(b.version);
     expect(j.initramfs.segments[0].codec).toBe('xz');
   });
@@ -44,7 +45,7 @@ describe('emt-usb inspect --json', () => {
     const b = cache.get('no-parted');
     const r = await cli(['inspect', b.tarball, '--json']);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = jsonResult(r.stdout);
     expect(j.tools.find((t: { name: string }) => t.name === 'parted')).toMatchObject({
       found: false,
       path: null,
@@ -56,12 +57,12 @@ describe('emt-usb inspect --json', () => {
     expect(h.stdout).toMatch(/kernel: +6\.6\.0-emt-synthetic/);
   });
   it('an initramfs alone has no kernel version', async () => {
-    const j = JSON.parse((await cli(['inspect', cache.get('gzip').initramfs, '--json'])).stdout);
+    const j = jsonResult((await cli(['inspect', cache.get('gzip').initramfs, '--json'])).stdout);
     expect(j.kernel.version).toBeNull();
     expect(j.rootfs.present).toBe(true);
   });
   it('no rootfs.tar.gz: present false, every tool missing', async () => {
-    const j = JSON.parse((await cli(['inspect', cache.get('no-rootfs').initramfs, '--json'])).stdout);
+    const j = jsonResult((await cli(['inspect', cache.get('no-rootfs').initramfs, '--json'])).stdout);
     expect(j.rootfs).toMatchObject({ present: false, size: null });
     expect(j.missingTools.length).toBe(7);
     expect(j.missingCommands).toContain('route');
@@ -91,7 +92,8 @@ describe('emt-usb inspect on bad input: exit 2, one line naming the file', () =>
       const b = cache.get(variant);
       const r = await cli(['inspect', what === 'tarball' ? b.tarball : b.initramfs, '--json']);
       expect(r.code).toBe(2);
-      expect(r.stdout).toBe('');
+      // No report on stdout: --json ends with the one error line (README: --json).
+      expect(parseJsonLines(r.stdout).error?.message).toMatch(msg);
       const lines = r.stderr.trimEnd().split('\n');
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^emt-usb inspect: /);

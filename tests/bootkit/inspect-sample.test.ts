@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { inspectBootkit } from '../../electron/bootkit/inspect.ts';
+import { jsonResult } from '../cli/json-lines.ts';
 import { type SampleVariant, sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
 
@@ -35,7 +36,7 @@ describe.skipIf(!root)('inspect real sample bootkits', () => {
     const kit = await sampleBootkit('zstd-ucode');
     const r = await cli(['inspect', kit.kernel, kit.initramfs, '--json']);
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = jsonResult(r.stdout);
     expect(j.kernel.version).toBe(kit.kernelVersion);
     expect(j.initramfs.segments[0]).toMatchObject({ offset: 0, codec: 'none' });
     expect(j.initramfs.segments[1].offset % 4).toBe(0);

@@ -10,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonResult } from '../cli/json-lines.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { bootVm, tail } from './qemu.ts';
 
@@ -103,7 +104,7 @@ describe.skipIf(!isRoot)('a flashed loop device boots as a USB stick', () => {
         ],
         { cwd: repo },
       );
-      const out = JSON.parse(stdout);
+      const out = jsonResult(stdout);
       expect(out.results[0].status, out.results[0].message).toBe('ok');
       expect(out.results[0].verified).toBe(true);
       const v = await run(

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CliIo } from '../../electron/cli/command.ts';
 import { main } from '../../electron/cli/index.ts';
+import { jsonResult, parseJsonLines } from '../cli/json-lines.ts';
 import { isRoot, testIso, withLoop } from './fixture-image.ts';
 
 function capture(): CliIo & { outs: string[]; errs: string[] } {
@@ -47,13 +48,14 @@ describe('emt-usb flash / verify / drives', () => {
     const out = join(dir, 'stick.img');
     const refused = capture();
     expect(await main(['flash', iso.path, '--device', out], refused)).toBe(2);
-    expect(refused.outs[0]).toContain('confirm with --yes');
+    // REFUSED lines go to stderr (errors never on stdout).
+    expect(refused.errs[0]).toContain('confirm with --yes');
 
     const io = capture();
     expect(await main(['flash', iso.path, '--device', out, '--yes', '--json', '--log-dir', dir], io)).toBe(0);
-    const result = JSON.parse(io.outs.join('\n'));
-    expect(result.results[0]).toMatchObject({ status: 'ok', verified: true, imageSize: iso.size });
-    expect(io.errs.some((l) => JSON.parse(l).progress.stage === 'verify')).toBe(true);
+    const lines = parseJsonLines(io.outs);
+    expect(lines.result!.results[0]).toMatchObject({ status: 'ok', verified: true, imageSize: iso.size });
+    expect(lines.progress.some((p) => p.stage === 'verify')).toBe(true);
     expect(readFileSync(out).equals(readFileSync(iso.path))).toBe(true);
 
     const v = capture();
@@ -64,7 +66,7 @@ describe('emt-usb flash / verify / drives', () => {
     writeFileSync(out, bytes);
     const bad = capture();
     expect(await main(['verify', iso.path, '--device', out, '--json'], bad)).toBe(2);
-    expect(JSON.parse(bad.outs.join('\n'))).toMatchObject({ status: 'mismatch', firstDifference: 1000 });
+    expect(jsonResult(bad.outs)).toMatchObject({ status: 'mismatch', firstDifference: 1000 });
   });
 
   it.skipIf(!isRoot)('refuses a too-small loop device with exit 2 and leaves it untouched', async () => {
@@ -73,7 +75,7 @@ describe('emt-usb flash / verify / drives', () => {
     await withLoop(back, async (dev) => {
       const io = capture();
       expect(await main(['flash', iso.path, '--device', dev, '--yes', '--log-dir', dir], io)).toBe(2);
-      expect(io.outs[0]).toMatch(/^REFUSED .*is too small: 8388608 bytes/);
+      expect(io.errs[0]).toMatch(/^REFUSED .*is too small: 8388608 bytes/);
     });
     expect(readFileSync(back).every((x) => x === 7)).toBe(true);
   });
@@ -81,7 +83,7 @@ describe('emt-usb flash / verify / drives', () => {
   it('drives --json lists drives with verdicts', async () => {
     const io = capture();
     expect(await main(['drives', '--all', '--json'], io)).toBe(0);
-    const rows = JSON.parse(io.outs.join('\n')) as {
+    const rows = jsonResult<{ drives: unknown }>(io.outs).drives as {
       drive: { device: string };
       verdict: { allowed: boolean };
     }[];

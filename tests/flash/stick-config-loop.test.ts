@@ -15,6 +15,7 @@ import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { runFlashJob } from '../../electron/flash/flash-session.ts';
 import { parseParentMessage } from '../../electron/flash/messages.ts';
 import { planStickConfigs, stageStickConfigs } from '../../electron/flash/stick-config.ts';
+import { jsonResult } from '../cli/json-lines.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { seededBytes } from '../iso/build-fixture.ts';
 import { isRoot } from './fixture-image.ts';
@@ -172,9 +173,9 @@ describe.skipIf(!isRoot)('emt-usb flash --config: per-stick EMTCONFIG on loop de
     expect(await main(args, io), io.errs.join('\n')).toBe(0);
     // The per-stick images were staged for the writer and are gone again.
     expect((await staged()).filter((n) => !before.includes(n))).toEqual([]);
-    // With --json, stderr holds only progress lines; the per-stick configs are in the result.
-    expect(io.errs.every((l) => 'progress' in JSON.parse(l))).toBe(true);
-    const out = JSON.parse(io.outs.join('\n'));
+    // With --json, stdout holds only the protocol's lines; the per-stick configs are in the result.
+    expect(io.errs).toEqual([]);
+    const out = jsonResult(io.outs);
     expect(out.results.map((r: { status: string; verified: boolean }) => [r.status, r.verified])).toEqual([
       ['ok', true],
       ['ok', true],
@@ -230,7 +231,7 @@ describe.skipIf(!isRoot)('emt-usb flash --config: per-stick EMTCONFIG on loop de
       expect(ok.outs[0]).toContain('byte for byte');
       const bare = capture();
       expect(await main(['verify', iso, '--device', dev, '--json'], bare)).toBe(2);
-      const r = JSON.parse(bare.outs.join('\n'));
+      const r = jsonResult(bare.outs);
       const off = p3Offset(dev);
       expect(r.status).toBe('mismatch');
       expect(r.firstDifference).toBeGreaterThanOrEqual(off);

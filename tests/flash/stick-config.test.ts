@@ -6,12 +6,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bindStickOptions } from '../../electron/cli/stick-args.ts';
 import { ConfigError } from '../../electron/config/config-error.ts';
 import { parseConfigText } from '../../electron/config/load.ts';
 import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { readIsoRootFile } from '../../electron/flash/iso-root-file.ts';
 import {
-  bindStickOptions,
   describeStick,
   FALLBACK_EPOCH,
   isoIdentity,

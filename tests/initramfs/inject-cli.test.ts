@@ -3,6 +3,7 @@
 import { mkdirSync, mkdtempSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jsonResult } from '../cli/json-lines.ts';
 import { type SyntheticVariant, syntheticCache } from '../fixtures/synthetic-bootkit.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
 
@@ -29,13 +30,13 @@ describe('emt-usb inject', () => {
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const j = JSON.parse(r.stdout);
+    const j = jsonResult(r.stdout);
     expect(j).toMatchObject({ mode: 'segment', out });
     expect(j.segments.map((s: { source: string }) => s.source)).toEqual(['kept', 'reencoded', 'rootfs']);
     expect(j.rootfs.entriesAdded).toContain(
       'etc/systemd/system/multi-user.target.wants/emt-installer.service',
     );
-    const i = JSON.parse((await cli(['inspect', out, '--json'])).stdout);
+    const i = jsonResult((await cli(['inspect', out, '--json'])).stdout);
     expect(i.initramfs.segments.map((s: { codec: string }) => s.codec)).toEqual(['none', 'zstd', 'none']);
     expect(i.rootfs.present).toBe(true);
     expect(i.missingTools).toEqual([]);
@@ -57,7 +58,7 @@ describe('emt-usb inject', () => {
       '--json',
     ]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ mode: 'segment', rootfs: { mode: 'splice' } });
+    expect(jsonResult(r.stdout)).toMatchObject({ mode: 'segment', rootfs: { mode: 'splice' } });
   });
   it('--mode single --codec xz from a kernel + initramfs pair', async () => {
     const dir = mkdtempSync(join(cache.parent, 'cli-'));
@@ -80,7 +81,7 @@ describe('emt-usb inject', () => {
     ]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/single mode/);
-    const i = JSON.parse((await cli(['inspect', out, '--json'])).stdout);
+    const i = jsonResult((await cli(['inspect', out, '--json'])).stdout);
     expect(i.initramfs.segments.map((s: { codec: string }) => s.codec)).toEqual(['xz']);
   });
 });

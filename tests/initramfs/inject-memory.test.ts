@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { jsonResult } from '../cli/json-lines.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
 
 const work = mkdtempSync(join(tmpdir(), 'emt-inject-mem-'));
@@ -32,7 +33,7 @@ describe('inject memory', () => {
       const kb = Number(sh(`tail -1 ${rss}`).trim());
       expect(kb).toBeGreaterThan(10_000);
       expect(kb).toBeLessThan(BUDGET_KB);
-      const j = JSON.parse((await cli(['inspect', out, '--json'])).stdout);
+      const j = jsonResult((await cli(['inspect', out, '--json'])).stdout);
       expect(j.rootfs.present).toBe(true);
       expect(j.rootfs.tarSize).toBeGreaterThan(BLOB_MB * 1024 * 1024);
     });
