@@ -6,7 +6,7 @@
 // dark; every screen and state saved under out/ui/.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { open, readFile, rm, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -20,6 +20,19 @@ import { seededBytes } from '../iso/build-fixture.ts';
 import { buildRenderer, launch, SHOTS, snapAndCheck } from './browser.ts';
 
 const PASSWORD = 'Ui-Test-Secret-42';
+
+// Functions evaluated inside the page see these page globals (this file is type-checked without the DOM lib).
+interface PageElement {
+  focus(): void;
+  closest(sel: string): PageElement | null;
+  getAttribute(name: string): string | null;
+}
+declare const document: {
+  activeElement: PageElement | null;
+  querySelectorAll(sel: string): { length: number };
+};
+declare const localStorage: object;
+declare const window: { emt?: import('../../electron/api.ts').EmtBridge };
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
@@ -153,7 +166,9 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await page.fill('#f-hostname', 'site-default');
     await page.fill('#f-dns_name_server', '10.0.0.1');
     await page.fill('#pw2', PASSWORD);
-    await expect.poll(() => page.textContent('[data-testid=config-state]'), { timeout: 10_000 }).toContain('valid');
+    await expect
+      .poll(() => page.textContent('[data-testid=config-state]'), { timeout: 10_000 })
+      .toContain('valid');
     // A profile keeps the settings and never the password.
     await page.click('.profiles summary');
     await page.fill('#profile-name', 'line 3');
@@ -164,7 +179,9 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await page.click('[data-testid=build]');
     await page.waitForSelector('[data-testid=build-status]');
     problems.push(...(await snapAndCheck(page, '04-build-running')));
-    await page.waitForSelector('[data-testid=build-result], [data-testid=build-status] [role=alert]', { timeout: 300_000 });
+    await page.waitForSelector('[data-testid=build-result], [data-testid=build-status] [role=alert]', {
+      timeout: 300_000,
+    });
     expect(await page.textContent('[data-testid=build-status]')).not.toContain('What happened');
     iso = (await page.textContent('[data-testid=result-path]'))!.trim();
     const shown = (await page.textContent('[data-testid=result-sha]'))!.trim();
@@ -199,16 +216,29 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     const focused: string[] = [];
     for (let i = 0; i < 25; i++) {
       await page.keyboard.press('Tab');
-      focused.push(await page.evaluate(() => document.activeElement?.closest('li.drive')?.getAttribute('data-device') ?? ''));
+      focused.push(
+        await page.evaluate(
+          () => document.activeElement?.closest('li.drive')?.getAttribute('data-device') ?? '',
+        ),
+      );
     }
     expect(focused).toContain(loops[0]);
     expect(focused).not.toContain(device);
     // Nor can it be focused at all (so Space never reaches it).
-    expect(await box.evaluate((el) => (el as HTMLInputElement).focus() ?? document.activeElement === el)).toBe(false);
+    expect(
+      await box.evaluate((el) => (el as unknown as PageElement).focus() ?? document.activeElement === el),
+    ).toBe(false);
     expect(await box.isChecked()).toBe(false);
     // A crafted call naming the refused drive is refused by the same gate as main's.
     const reply = await page.evaluate(
-      ([img, dev]) => window.emt!.run('flash', { image: img!, targets: [{ device: dev! }], verify: true, yes: true, showAll: false }),
+      ([img, dev]) =>
+        window.emt!.run('flash', {
+          image: img!,
+          targets: [{ device: dev! }],
+          verify: true,
+          yes: true,
+          showAll: false,
+        }),
       [iso, device],
     );
     expect('error' in reply && reply.error.code).toMatch(/REFUSED|NOT_LISTED/);
@@ -236,8 +266,12 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await page.click('[data-testid=confirm-write]');
     await page.waitForSelector('[data-testid=flash-status]');
     problems.push(...(await snapAndCheck(page, '10-flash-running')));
-    await page.waitForSelector('[data-testid=flash-status] tr[data-state=done] >> nth=1', { timeout: 180_000 });
-    await page.waitForFunction(() => document.querySelectorAll('tr[data-state=running]').length === 0, null, { timeout: 180_000 });
+    await page.waitForSelector('[data-testid=flash-status] tr[data-state=done] >> nth=1', {
+      timeout: 180_000,
+    });
+    await page.waitForFunction(() => document.querySelectorAll('tr[data-state=running]').length === 0, null, {
+      timeout: 180_000,
+    });
     for (const l of loops) {
       const row = page.locator(`tr[data-device="${l}"]`);
       expect(await row.getAttribute('data-status')).toBe('ok');
@@ -251,7 +285,10 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
       const dev = await readHead(l, isoBytes.length);
       const off = p3Offset(l);
       expect(dev.subarray(0, off).equals(isoBytes.subarray(0, off))).toBe(true);
-      const env = execFileSync('mtype', ['-i', `${l}@@${off}`, '::/emt/config.env'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      const env = execFileSync('mtype', ['-i', `${l}@@${off}`, '::/emt/config.env'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       expect(env).toContain(`hostname=node-0${i + 1}\n`);
       expect(env).toContain('user_name=edge\n');
       expect(env).toContain(i === 0 ? 'static_ip=10.0.0.11\n' : 'static_ip=\n');
@@ -265,14 +302,18 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     const big = join(dir, 'big.img');
     execFileSync('truncate', ['-s', '3G', big]);
     await setPath('#image', big);
-    await page.waitForSelector(`li.drive[data-device="${bigLoop}"] input:not([disabled])`, { timeout: 10_000 });
+    await page.waitForSelector(`li.drive[data-device="${bigLoop}"] input:not([disabled])`, {
+      timeout: 10_000,
+    });
     for (const b of await page.locator('li.drive input:checked').all()) await b.uncheck();
     await page.check(`li.drive[data-device="${bigLoop}"] input`);
     await page.check('#flash-keep-config');
     await page.click('[data-testid=flash]');
     await page.click('[data-testid=confirm-write]');
     const row = page.locator(`tr[data-device="${bigLoop}"]`);
-    await expect.poll(async () => (await row.textContent()) ?? '', { timeout: 60_000, interval: 100 }).toMatch(/writing.*MB \//s);
+    await expect
+      .poll(async () => (await row.textContent()) ?? '', { timeout: 60_000, interval: 100 })
+      .toMatch(/writing.*MB \//s);
     await row.locator('button', { hasText: 'Cancel' }).click();
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
     expect(await row.locator('[data-testid=status]').textContent()).toMatch(/^Cancelled/);

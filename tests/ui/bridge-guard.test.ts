@@ -1,22 +1,32 @@
 // The UI bridge refuses everything without its token, checks Host (DNS
 // rebinding) and Origin (other sites' pages), and runs jobs with the same
 // request checks as Electron main. Real sockets, real HTTP.
-import { request } from 'node:http';
+
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { cookieToken, isAllowedHost, isAllowedOrigin, judgeRequest, tokenMatches } from '../../scripts/ui-bridge/guard.ts';
+import {
+  cookieToken,
+  isAllowedHost,
+  isAllowedOrigin,
+  judgeRequest,
+  tokenMatches,
+} from '../../scripts/ui-bridge/guard.ts';
 import { startUiBridge, type UiBridge } from '../../scripts/ui-bridge/server.ts';
 
 function get(port: number, path: string, headers: Record<string, string> = {}) {
   return new Promise<{ status: number; body: string; headers: Record<string, unknown> }>((ok, fail) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (d) => (body += d));
-      res.on('end', () => ok({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
+    const req = request(
+      { host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } },
+      (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => ok({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      },
+    );
     req.on('error', fail);
     req.end();
   });
@@ -48,9 +58,17 @@ describe('UI bridge guard (pure checks)', () => {
     expect(cookieToken('a=1; emt-bridge=xyz; b=2')).toBe('xyz');
     expect(cookieToken(undefined)).toBe(null);
     const h = { host: '127.0.0.1:9' };
-    expect(judgeRequest({ url: '/?token=t', headers: h }, 9, 't', false)).toEqual({ ok: true, viaQuery: true });
-    expect(judgeRequest({ url: '/?token=x', headers: h }, 9, 't', false)).toMatchObject({ ok: false, status: 403 });
-    expect(judgeRequest({ url: '/', headers: { ...h, cookie: 'emt-bridge=t' } }, 9, 't', true)).toMatchObject({ ok: false, why: 'wrong Origin' });
+    expect(judgeRequest({ url: '/?token=t', headers: h }, 9, 't', false)).toEqual({
+      ok: true,
+      viaQuery: true,
+    });
+    expect(judgeRequest({ url: '/?token=x', headers: h }, 9, 't', false)).toMatchObject({
+      ok: false,
+      status: 403,
+    });
+    expect(judgeRequest({ url: '/', headers: { ...h, cookie: 'emt-bridge=t' } }, 9, 't', true)).toMatchObject(
+      { ok: false, why: 'wrong Origin' },
+    );
   });
 });
 
@@ -61,7 +79,10 @@ describe('UI bridge over real sockets', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'emt-bridge-'));
-    await writeFile(join(dir, 'index.html'), '<html><head><meta http-equiv="Content-Security-Policy" content="x"></head><body>app</body></html>');
+    await writeFile(
+      join(dir, 'index.html'),
+      '<html><head><meta http-equiv="Content-Security-Policy" content="x"></head><body>app</body></html>',
+    );
     await writeFile(join(dir, 'app.js'), 'console.log(1)');
     bridge = await startUiBridge({ rendererDir: dir });
     port = bridge.port;
@@ -113,18 +134,38 @@ describe('UI bridge over real sockets', () => {
   });
 
   it('validates job requests as main does: unknown jobs, bad fields, bad job ids', async () => {
-    const ws = (await wsOpen(port, { origin: `http://127.0.0.1:${port}`, cookie: `emt-bridge=${bridge.token}` })) as WebSocket;
+    const ws = (await wsOpen(port, {
+      origin: `http://127.0.0.1:${port}`,
+      cookie: `emt-bridge=${bridge.token}`,
+    })) as WebSocket;
     const ask = (m: unknown) =>
       new Promise<{ reply: { error?: { code: string; message: string } } }>((ok) => {
         ws.once('message', (d) => ok(JSON.parse(String(d))));
         ws.send(JSON.stringify(m));
       });
-    expect((await ask({ type: 'run', job: 'rm-rf', jobId: 'a', request: {} })).reply.error?.code).toBe('BAD_REQUEST');
-    expect((await ask({ type: 'run', job: 'drives', jobId: 'bad id!', request: { showAll: false } })).reply.error?.code).toBe('BAD_REQUEST');
+    expect((await ask({ type: 'run', job: 'rm-rf', jobId: 'a', request: {} })).reply.error?.code).toBe(
+      'BAD_REQUEST',
+    );
+    expect(
+      (await ask({ type: 'run', job: 'drives', jobId: 'bad id!', request: { showAll: false } })).reply.error
+        ?.code,
+    ).toBe('BAD_REQUEST');
     const r = await ask({ type: 'run', job: 'drives', jobId: 'b', request: { showAll: 'yes' } });
     expect(r.reply.error).toMatchObject({ code: 'BAD_REQUEST' });
     expect(r.reply.error?.message).toContain('showAll');
-    const flash = await ask({ type: 'run', job: 'flash', jobId: 'c', request: { image: '/nonexistent.iso', targets: [{ device: '/dev/vda' }], verify: true, yes: true, showAll: true, extra: 1 } });
+    const flash = await ask({
+      type: 'run',
+      job: 'flash',
+      jobId: 'c',
+      request: {
+        image: '/nonexistent.iso',
+        targets: [{ device: '/dev/vda' }],
+        verify: true,
+        yes: true,
+        showAll: true,
+        extra: 1,
+      },
+    });
     expect(flash.reply.error?.code).toBe('BAD_REQUEST');
     ws.close();
   });

@@ -28,7 +28,16 @@ export const launch = (): Promise<Browser> =>
 export function buildRenderer(outDir: string): void {
   execFileSync(
     process.execPath,
-    [join(ROOT, 'node_modules/vite/bin/vite.js'), 'build', '--config', 'renderer/vite.config.ts', '--outDir', outDir, '--logLevel', 'warn'],
+    [
+      join(ROOT, 'node_modules/vite/bin/vite.js'),
+      'build',
+      '--config',
+      'renderer/vite.config.ts',
+      '--outDir',
+      outDir,
+      '--logLevel',
+      'warn',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] },
   );
 }
@@ -46,11 +55,28 @@ export interface AxeProblem {
 export async function axeProblems(page: Page): Promise<AxeProblem[]> {
   await page.evaluate(axeSource);
   return page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (ctx: unknown, o: unknown) => Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+    const document = (globalThis as unknown as { document: unknown }).document;
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run: (
+            ctx: unknown,
+            o: unknown,
+          ) => Promise<{
+            violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
+          }>;
+        };
+      }
+    ).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) }));
+      .map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      }));
   });
 }
 
@@ -64,7 +90,8 @@ export async function snapAndCheck(page: Page, name: string): Promise<string[]> 
   for (const scheme of ['light', 'dark'] as const) {
     await page.emulateMedia({ colorScheme: scheme });
     await page.screenshot({ path: join(SHOTS, `${name}-${scheme}.png`), fullPage: true });
-    for (const p of await axeProblems(page)) problems.push(`${name} ${scheme}: ${p.id} (${p.impact}) ${p.help}: ${p.targets.join(', ')}`);
+    for (const p of await axeProblems(page))
+      problems.push(`${name} ${scheme}: ${p.id} (${p.impact}) ${p.help}: ${p.targets.join(', ')}`);
   }
   await page.emulateMedia({ colorScheme: 'light' });
   return problems;

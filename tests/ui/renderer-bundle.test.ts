@@ -1,6 +1,6 @@
 // The renderer bundle touches neither Node nor files: no `require(`, no
 // `process.`, no node: imports; one JS and one CSS file within the size budget.
-import { readdir, readFile, rm, mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -15,7 +15,9 @@ describe('the built renderer bundle', () => {
     dir = await mkdtemp(join(tmpdir(), 'emt-renderer-'));
     buildRenderer(dir);
     const assets = await readdir(join(dir, 'assets'));
-    files = await Promise.all(assets.map(async (name) => ({ name, text: await readFile(join(dir, 'assets', name), 'utf8') })));
+    files = await Promise.all(
+      assets.map(async (name) => ({ name, text: await readFile(join(dir, 'assets', name), 'utf8') })),
+    );
   });
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });

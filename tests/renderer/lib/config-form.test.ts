@@ -39,6 +39,11 @@ describe('config form', () => {
     f.write_files = [{ path: 'relative', permissions: '9999', content: '' }];
     const { issues } = validateConfig(formToRaw(f));
     const by = issuesByField(issues);
-    expect(Object.keys(by).sort()).toEqual(['services_disable', 'user_name', 'write_files.0.path', 'write_files.0.permissions']);
+    expect(Object.keys(by).sort()).toEqual([
+      'services_disable',
+      'user_name',
+      'write_files.0.path',
+      'write_files.0.permissions',
+    ]);
   });
 });

@@ -3,7 +3,9 @@ import { parseStickCsv, splitCsvLine } from '../../../renderer/src/lib/stick-csv
 
 describe('per-stick CSV', () => {
   it('reads columns by their header, any order and case, quoted cells and DNS lists', () => {
-    const r = parseStickCsv('\uFEFFIP,Hostname,dns,Gateway\r\n10.0.0.11/24,node-01,"10.0.0.1;10.0.0.2",10.0.0.254\n\n,node-02,,\n');
+    const r = parseStickCsv(
+      '\uFEFFIP,Hostname,dns,Gateway\r\n10.0.0.11/24,node-01,"10.0.0.1;10.0.0.2",10.0.0.254\n\n,node-02,,\n',
+    );
     expect(r).toEqual({
       rows: [
         { hostname: 'node-01', staticIp: '10.0.0.11/24', gateway: '10.0.0.254', dns: '10.0.0.1 10.0.0.2' },
