@@ -1,14 +1,19 @@
 // The inject job: installer-scripts/ into a bootkit's initramfs (rootfs.tar.gz).
 //   check inputs and output -> open the bootkit -> inject (temp + rename) -> clean up
+import { stat } from 'node:fs/promises';
 import type { InjectRequest, InjectResult, ProgressValue } from '../api.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { OUTPUT_CODECS } from '../initramfs/codecs.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
+import { checkFreeSpace } from '../iso/output.ts';
 import { INJECT_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile, checkInputFolder } from '../inputs/input-file.ts';
 import { checkNotAnInput, checkOutputFile } from '../inputs/output-path.ts';
 import { cancellable, type JobContext } from './job.ts';
 import { RequestReader } from './request.ts';
+
+/** Room for our scripts and the file system's own overhead. */
+const FREE_MARGIN = 16 * 2 ** 20;
 
 export const INJECT_MODES = ['fast', 'segment', 'single'] as const;
 export const ROOTFS_MODES = ['splice', 'recompress'] as const;
@@ -49,6 +54,8 @@ export async function inject(o: InjectRequest, ctx: JobContext<ProgressValue>): 
   return cancellable(ctx.signal, `inject into ${o.out}`, async () => {
     const bk = await openBootkit(o.kernel ? [o.kernel, o.bootkit] : [o.bootkit]);
     try {
+      // The new rootfs.tar.gz and the new initramfs both sit beside --out until the rename.
+      await checkFreeSpace(o.out, 2 * (await stat(bk.initramfs)).size + FREE_MARGIN);
       return await injectInitramfs({
         initramfs: bk.initramfs,
         displayName: bk.initramfsName,

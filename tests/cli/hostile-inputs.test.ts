@@ -1,0 +1,392 @@
+// Hostile and broken inputs against the CLI (issue 13): each case is crafted
+// here, and the rule is checked for each: one line naming the file and the
+// problem, exit 2, nothing left beside the output or under the temp folder,
+// every input byte for byte as it was. Signals: exit 130/143, temp files gone.
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { linkSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppLog } from '../../electron/app-log.ts';
+import { commands, main } from '../../electron/cli/index.ts';
+import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
+import { seededBytes } from '../iso/build-fixture.ts';
+
+const bin = join(import.meta.dirname, '../../bin/emt-usb.js');
+const scripts = join(import.meta.dirname, '../../installer-scripts');
+const isRoot = process.getuid?.() === 0;
+let dir: string;
+let kit: string;
+let os: string;
+let site: string;
+
+const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'emt-hostile-'));
+  kit = join(dir, 'kit.tar.gz');
+  writeFileSync(kit, readFileSync((await sampleBootkit('gzip')).tarball));
+  os = join(dir, 'os.img');
+  writeFileSync(os, seededBytes('hostile-os', 2 * 2 ** 20));
+  site = join(dir, 'site.yaml');
+  writeFileSync(site, 'user_name: edge\nhost_type: container\n');
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function cli(argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await main(argv, { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false });
+  return { code, out, err };
+}
+
+/** A fresh folder; returns it and a check that it holds exactly `keep` afterwards. */
+function folder(name: string): string {
+  const d = join(dir, name);
+  mkdirSync(d);
+  return d;
+}
+
+/** The rule for bad input: exit 2, one stderr line matching `msg` that names `file`. */
+async function refused(argv: string[], msg: RegExp, file?: string) {
+  const r = await cli(argv);
+  expect(r.code, r.err.join('\n')).toBe(2);
+  expect(r.err, r.err.join('\n')).toHaveLength(1);
+  expect(r.err[0]).toMatch(new RegExp(`^emt-usb ${argv[0]}: `));
+  expect(r.err[0]).toMatch(msg);
+  if (file) expect(r.err[0]).toContain(file);
+  return r;
+}
+
+describe('1. a bootkit that is a folder or a pipe', () => {
+  it('is refused by inspect, inject and build, naming it', async () => {
+    const d = folder('dirkit');
+    const fake = join(d, 'DIR.tar.gz');
+    mkdirSync(fake);
+    const fifo = join(d, 'pipe.tar.gz');
+    execFileSync('mkfifo', [fifo]);
+    for (const bad of [fake, fifo]) {
+      const what = bad === fake ? /is a folder, not a regular file/ : /is a pipe, not a regular file/;
+      await refused(['inspect', bad], what, bad);
+      await refused(
+        ['inject', '--bootkit', bad, '--installer-scripts', scripts, '--out', join(d, 'o.img')],
+        what,
+        bad,
+      );
+      await refused(['build', '--bootkit', bad, '--os-image', os, '--out', join(d, 'o.iso')], what, bad);
+    }
+    expect(readdirSync(d).sort()).toEqual(['DIR.tar.gz', 'pipe.tar.gz']);
+  });
+});
+
+describe('3 and 10. an output that is an input', () => {
+  it('build refuses when <out>.sha256 is the bootkit or the checksum file; inputs untouched', async () => {
+    const d = folder('sha-out');
+    const k = join(d, 'k.iso.sha256');
+    writeFileSync(k, readFileSync(kit));
+    const before = sha(k);
+    await refused(
+      ['build', '--bootkit', k, '--os-image', os, '--out', join(d, 'k.iso')],
+      /k\.iso\.sha256, which is one of the inputs/,
+    );
+    const sum = join(d, 'os.iso.sha256');
+    writeFileSync(sum, `${sha(os)}  os.img\n`);
+    await refused(
+      ['build', '--bootkit', kit, '--os-image', os, '--os-image-sha256', sum, '--out', join(d, 'os.iso')],
+      /os\.iso\.sha256, which is one of the inputs/,
+    );
+    expect(sha(k)).toBe(before);
+    expect(readdirSync(d).sort()).toEqual(['k.iso.sha256', 'os.iso.sha256']);
+  });
+
+  it('inject --bootkit X --out X refuses, also through a hard link or a symlink', async () => {
+    const d = folder('same-out');
+    const k = join(d, 'k.tar.gz');
+    writeFileSync(k, readFileSync(kit));
+    linkSync(k, join(d, 'hard.tar.gz'));
+    symlinkSync(k, join(d, 'soft.tar.gz'));
+    const before = sha(k);
+    for (const out of [k, join(d, 'hard.tar.gz'), join(d, 'soft.tar.gz')])
+      await refused(
+        ['inject', '--bootkit', k, '--installer-scripts', scripts, '--out', out],
+        /is one of the inputs/,
+      );
+    expect(sha(k)).toBe(before);
+    expect(readdirSync(d).sort()).toEqual(['hard.tar.gz', 'k.tar.gz', 'soft.tar.gz']);
+  });
+});
+
+describe('5. password files', () => {
+  it('a 64 KiB or 1 MiB line and a NUL byte are refused at once, saying the cap', async () => {
+    const d = folder('pw');
+    const cases: [string, Buffer, RegExp][] = [
+      ['long', Buffer.from(`${'x'.repeat(64 * 1024)}\n`), /at most 256 characters/],
+      ['huge', Buffer.alloc(1 << 20, 0x61), /at most 256 characters/],
+      ['three-hundred', Buffer.from(`${'y'.repeat(300)}\n`), /longer than 256 characters/],
+      ['nul', Buffer.from('pass\0word\n'), /NUL byte/],
+    ];
+    for (const [name, bytes, msg] of cases) {
+      const pw = join(d, name);
+      writeFileSync(pw, bytes);
+      const t = performance.now();
+      for (const argv of [
+        [
+          'build',
+          '--bootkit',
+          kit,
+          '--os-image',
+          os,
+          '--config',
+          site,
+          '--password-file',
+          pw,
+          '--out',
+          join(d, 'o.iso'),
+        ],
+        ['flash', os, '--config', site, '--password-file', pw, '--device', join(d, 'o.img'), '--yes'],
+      ])
+        await refused(argv, msg, pw);
+      expect(performance.now() - t).toBeLessThan(5000);
+    }
+    expect(readdirSync(d).sort()).toEqual(['huge', 'long', 'nul', 'three-hundred']);
+  });
+});
+
+describe('6. SOURCE_DATE_EPOCH', () => {
+  it('one reader with the range every written format holds', async () => {
+    const d = folder('epoch');
+    for (const v of ['4294967296', '99999999999999', '-1', '1e9', ''])
+      await refused(
+        [
+          'inject',
+          '--bootkit',
+          kit,
+          '--installer-scripts',
+          scripts,
+          '--out',
+          join(d, 'o.img'),
+          '--source-date-epoch',
+          v,
+        ],
+        /--source-date-epoch/,
+      );
+    for (const v of ['4294967296', '315532799'])
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--out', join(d, 'o.iso'), '--source-date-epoch', v],
+        /out of range: give 315532800 to 4294967295/,
+      );
+    const saved = process.env.SOURCE_DATE_EPOCH;
+    process.env.SOURCE_DATE_EPOCH = '4294967296';
+    try {
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--out', join(d, 'o.iso')],
+        /^emt-usb build: SOURCE_DATE_EPOCH 4294967296 is out of range/,
+      );
+      await refused(
+        ['inject', '--bootkit', kit, '--installer-scripts', scripts, '--out', join(d, 'o.img')],
+        /SOURCE_DATE_EPOCH 4294967296 is out of range/,
+      );
+    } finally {
+      if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
+      else process.env.SOURCE_DATE_EPOCH = saved;
+    }
+    expect(readdirSync(d)).toEqual([]);
+  });
+});
+
+describe('9. outputs that cannot be written', () => {
+  it('config --out: a missing folder, /proc/x, a folder, a device; inject --out a folder', async () => {
+    const d = folder('outs');
+    await refused(
+      ['config', site, '--to', 'yaml', '--out', join(d, 'no/x.yaml')],
+      /the folder .*no does not exist/,
+    );
+    await refused(['config', site, '--to', 'yaml', '--out', '/proc/x'], /--out \/proc\/x: cannot be written/);
+    await refused(['config', site, '--to', 'yaml', '--out', d], /is a folder; give a file name in it/);
+    await refused(
+      ['config', site, '--to', 'yaml', '--out', '/dev/full'],
+      /is a character device, not a file we may replace/,
+    );
+    await refused(
+      ['inject', '--bootkit', kit, '--installer-scripts', scripts, '--out', d],
+      /is a folder; give a file name in it/,
+    );
+    expect(readdirSync(d)).toEqual([]);
+  });
+
+  it.skipIf(!isRoot)('a full disk: config and inject say so and leave nothing', async () => {
+    const m = folder('full');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', m]);
+    try {
+      await refused(
+        ['inject', '--bootkit', kit, '--installer-scripts', scripts, '--out', join(m, 'o.img')],
+        /not enough space|no space/,
+      );
+      writeFileSync(join(m, 'x.yaml'), 'old\n');
+      execFileSync('sh', ['-c', `dd if=/dev/zero of=${m}/fill bs=4k 2>/dev/null || true`]);
+      await refused(
+        ['config', site, '--to', 'yaml', '--out', join(m, 'x.yaml')],
+        /no space left on the disk/,
+      );
+      expect(readFileSync(join(m, 'x.yaml'), 'utf8')).toBe('old\n');
+      expect(readdirSync(m).sort()).toEqual(['fill', 'x.yaml']);
+    } finally {
+      execFileSync('umount', [m]);
+    }
+  });
+});
+
+describe('16. control characters in a value', () => {
+  it('are escaped: the message stays one line', async () => {
+    const r = await refused(
+      ['build', '--bootkit', kit, '--os-image', os, '--out', join(dir, 'l.iso'), '--label', 'AB\nCD\x1b[31m'],
+      /AB\\nCD\\x1b\[31m/,
+    );
+    expect(r.err[0]).not.toMatch(/[\n\x1b]/);
+  });
+});
+
+describe('a bug of ours', () => {
+  it('is one line naming the log, exit 1; the stack only in the log', async () => {
+    const logDir = join(dir, 'state');
+    commands.push({
+      name: 'boom',
+      summary: 'test only',
+      load: async () => ({
+        name: 'boom',
+        summary: 'test only',
+        usage: '',
+        run: async () => {
+          const o: { a?: { b: number } } = {};
+          return o.a!.b;
+        },
+      }),
+    });
+    try {
+      const out: string[] = [];
+      const err: string[] = [];
+      const log = AppLog.for('cli', logDir);
+      const code = await main(
+        ['boom', '--json'],
+        { out: (l) => out.push(l), err: (l) => err.push(l), isTty: false },
+        { log },
+      );
+      expect(code).toBe(1);
+      expect(err).toHaveLength(1);
+      expect(err[0]).toMatch(/^emt-usb boom: internal error: .*undefined.* \(details: .*cli\.log\)$/);
+      expect(err[0]).not.toMatch(/\n|at .*\.ts:\d+/);
+      expect(JSON.parse(out.at(-1)!)).toMatchObject({
+        type: 'error',
+        error: { area: 'internal', code: 'INTERNAL', log: log.file },
+      });
+      expect(readFileSync(log.file, 'utf8')).toMatch(
+        /internal error in emt-usb boom --json: TypeError[\s\S]*hostile-inputs\.test\.ts/,
+      );
+    } finally {
+      commands.pop();
+    }
+  });
+});
+
+/** Runs the real CLI; `when` says when to send `signal`. Returns exit code, output and the child's temp folder. */
+function interrupted(argv: string[], signal: 'SIGINT' | 'SIGTERM', when: (stdout: string) => boolean) {
+  const tmp = join(dir, `tmp-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(tmp);
+  return new Promise<{ code: number | null; stdout: string; stderr: string; tmp: string[] }>(
+    (resolve, reject) => {
+      const child = spawn(process.execPath, [bin, ...argv, '--json'], {
+        env: { ...process.env, TMPDIR: tmp },
+      });
+      let stdout = '';
+      let stderr = '';
+      let sent = false;
+      const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+      child.stdout.on('data', (b: Buffer) => {
+        stdout += b.toString();
+        if (!sent && when(stdout)) {
+          sent = true;
+          child.kill(signal);
+        }
+      });
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      child.on('error', reject);
+      child.on('exit', (code) => {
+        clearTimeout(timer);
+        // tsx (the launcher of the TypeScript sources) keeps its compile cache there: not ours.
+        resolve({ code, stdout, stderr, tmp: readdirSync(tmp).filter((n) => !n.startsWith('tsx-')) });
+      });
+    },
+  );
+}
+
+const progressOf = (stage: string) => (s: string) => s.includes(`"type":"progress","stage":"${stage}"`);
+
+describe('11. Ctrl-C and SIGTERM', () => {
+  it('during inject: exit 130, nothing beside the output, nothing in the temp folder', async () => {
+    const d = folder('int-inject');
+    const r = await interrupted(
+      [
+        'inject',
+        '--bootkit',
+        kit,
+        '--installer-scripts',
+        scripts,
+        '--out',
+        join(d, 'k.img'),
+        '--mode',
+        'single',
+      ],
+      'SIGINT',
+      (s) => /"done":[1-9]/.test(s),
+    );
+    expect(r.code, r.stderr).toBe(130);
+    expect(r.stdout.trim().split('\n').at(-1)).toContain('"code":"CANCELLED"');
+    expect(readdirSync(d)).toEqual([]);
+    expect(r.tmp).toEqual([]);
+  });
+
+  it('during inspect of a tar.gz: SIGTERM exits 143 and leaves nothing in the temp folder', async () => {
+    const r = await interrupted(['inspect', kit], 'SIGTERM', (s) => s.includes('"type":"progress"'));
+    expect(r.code, r.stderr).toBe(143);
+    expect(r.tmp).toEqual([]);
+  });
+
+  it('during build: exit 130, the output folder stays empty', async () => {
+    const d = folder('int-build');
+    const r = await interrupted(
+      ['build', '--bootkit', kit, '--os-image', os, '--out', join(d, 'k.iso')],
+      'SIGINT',
+      progressOf('inject'),
+    );
+    expect(r.code, r.stderr).toBe(130);
+    expect(readdirSync(d)).toEqual([]);
+    expect(r.tmp).toEqual([]);
+  });
+
+  it('17. during a flash to an existing image file: exit 130, the file intact, the message says so', async () => {
+    const d = folder('int-flash');
+    const big = join(d, 'big.iso');
+    writeFileSync(big, seededBytes('hostile-big', 96 * 2 ** 20));
+    const target = join(d, 'stick.img');
+    writeFileSync(target, 'precious\n');
+    const r = await interrupted(['flash', big, '--device', target, '--yes', '--log-dir', d], 'SIGINT', (s) =>
+      /"stage":"write","done":[1-9]/.test(s),
+    );
+    expect(r.code, r.stderr).toBe(130);
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+    expect(result.results[0].status).toBe('cancelled');
+    expect(result.results[0].message).toMatch(/stick\.img is as it was/);
+    expect(result.results[0].message).not.toMatch(/not usable/);
+    expect(
+      readdirSync(d)
+        .filter((n) => !n.endsWith('.log'))
+        .sort(),
+    ).toEqual(['big.iso', 'stick.img']);
+    expect(r.tmp).toEqual([]);
+  });
+});
