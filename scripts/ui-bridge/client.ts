@@ -32,7 +32,14 @@ ws.addEventListener('message', (ev) => {
 });
 ws.addEventListener('close', () => {
   for (const [id, r] of replies)
-    r({ error: { area: 'internal', code: 'BRIDGE_CLOSED', message: `the UI bridge closed (job ${id})`, file: null } });
+    r({
+      error: {
+        area: 'internal',
+        code: 'BRIDGE_CLOSED',
+        message: `the UI bridge closed (job ${id})`,
+        file: null,
+      },
+    });
   replies.clear();
 });
 
@@ -65,7 +72,9 @@ const bridge: EmtBridge = {
   async openFile(options) {
     const a = await ask({ type: 'openFile', id: ++idSeq, options });
     if (!a.prompt) return a.value as string[] | null;
-    const p = window.prompt(`${options.title ?? 'Open'}: path of the ${options.directory ? 'folder' : 'file'}`);
+    const p = window.prompt(
+      `${options.title ?? 'Open'}: path of the ${options.directory ? 'folder' : 'file'}`,
+    );
     return p ? [p] : null;
   },
   async saveFile(options) {

@@ -48,10 +48,14 @@ export function judgeRequest(
     return Array.isArray(v) ? v[0] : v;
   };
   if (!isAllowedHost(h('host'), port)) return { ok: false, status: 421, why: 'wrong Host' };
-  if (websocket && !isAllowedOrigin(h('origin'), port)) return { ok: false, status: 403, why: 'wrong Origin' };
+  if (websocket && !isAllowedOrigin(h('origin'), port))
+    return { ok: false, status: 403, why: 'wrong Origin' };
   const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
   const q = url.searchParams.get('token');
-  if (q !== null) return tokenMatches(q, token) ? { ok: true, viaQuery: true } : { ok: false, status: 403, why: 'bad token' };
+  if (q !== null)
+    return tokenMatches(q, token)
+      ? { ok: true, viaQuery: true }
+      : { ok: false, status: 403, why: 'bad token' };
   return tokenMatches(cookieToken(h('cookie')), token)
     ? { ok: true, viaQuery: false }
     : { ok: false, status: 403, why: 'no token' };

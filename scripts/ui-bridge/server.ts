@@ -66,8 +66,11 @@ async function clientScript(): Promise<string> {
 function pageFor(html: string, port: number): string {
   const csp = `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src ws://127.0.0.1:${port} ws://localhost:${port}; object-src 'none'; base-uri 'none'; form-action 'none'`;
   return html
-    .replace(/<meta\s+http-equiv="Content-Security-Policy"[^>]*>/s, `<meta http-equiv="Content-Security-Policy" content="${csp}" />`)
-    .replace('<head>', '<head>\n    <script src="./__bridge/client.js"></script>');
+    .replace(
+      /<meta\s+http-equiv="Content-Security-Policy"[^>]*>/s,
+      `<meta http-equiv="Content-Security-Policy" content="${csp}" />`,
+    )
+    .replace('<head>', '<head>\n    <script defer src="./__bridge/client.js"></script>');
 }
 
 export async function startUiBridge(opts: BridgeOptions = {}): Promise<UiBridge> {
@@ -141,7 +144,9 @@ export async function startUiBridge(opts: BridgeOptions = {}): Promise<UiBridge>
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (!v.ok || path !== '/__bridge/ws') {
       state.refusals.push(v.ok ? 'ws path' : `ws ${v.why}`);
-      socket.end(`HTTP/1.1 ${v.ok ? 404 : v.status} Refused\r\nConnection: close\r\nContent-Length: 8\r\n\r\nrefused\n`);
+      socket.end(
+        `HTTP/1.1 ${v.ok ? 404 : v.status} Refused\r\nConnection: close\r\nContent-Length: 8\r\n\r\nrefused\n`,
+      );
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => session(ws));
@@ -166,7 +171,8 @@ export async function startUiBridge(opts: BridgeOptions = {}): Promise<UiBridge>
         const call = parseRunCall(m);
         const jobId = typeof m.jobId === 'string' ? m.jobId.slice(0, 64) : '';
         if ('error' in call) return send({ type: 'reply', jobId, reply: call });
-        if (running.has(call.jobId)) return send({ type: 'reply', jobId, reply: badRequest('run: jobId is in use') });
+        if (running.has(call.jobId))
+          return send({ type: 'reply', jobId, reply: badRequest('run: jobId is in use') });
         const ctl = new AbortController();
         running.set(call.jobId, ctl);
         let last = 0;
@@ -190,7 +196,8 @@ export async function startUiBridge(opts: BridgeOptions = {}): Promise<UiBridge>
         const id = parseJobId(m.jobId);
         if (id) running.get(id)?.abort();
       } else if (m.type === 'openFile' || m.type === 'saveFile') {
-        if (state.dialogAnswers.length > 0) send({ type: 'answer', id: m.id, value: state.dialogAnswers.shift() });
+        if (state.dialogAnswers.length > 0)
+          send({ type: 'answer', id: m.id, value: state.dialogAnswers.shift() });
         else send({ type: 'answer', id: m.id, value: null, prompt: true });
       } else if (m.type === 'showInFolder') {
         state.shownInFolder.push(String(m.path));

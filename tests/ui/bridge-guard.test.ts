@@ -113,7 +113,7 @@ describe('UI bridge over real sockets', () => {
   it('with the token: the page with the bridge client and a cookie for the rest', async () => {
     const r = await get(port, `/?token=${bridge.token}`);
     expect(r.status).toBe(200);
-    expect(r.body).toContain('<script src="./__bridge/client.js"></script>');
+    expect(r.body).toContain('<script defer src="./__bridge/client.js"></script>');
     expect(r.body).toContain(`connect-src ws://127.0.0.1:${port}`);
     const cookie = String((r.headers['set-cookie'] as string[])[0]).split(';')[0]!;
     expect(cookie).toBe(`emt-bridge=${bridge.token}`);
