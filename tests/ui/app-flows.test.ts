@@ -68,6 +68,8 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
   const loops: string[] = [];
   let bigLoop = '';
   const problems: string[] = [];
+  /** The loop devices the test drive source lists (a test may plug one in). */
+  const mine: string[] = [];
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'emt-ui-'));
@@ -88,12 +90,12 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     bigLoop = execFileSync('losetup', ['-f', '--show', big], { encoding: 'utf8' }).trim();
     // Test-only drive source: the machine's real drives (refused here: system, no size)
     // plus our loop devices, judged by the very same policy.
-    const mine = [...loops, bigLoop];
+    mine.push(...loops, bigLoop);
     bridge = await startUiBridge({
       rendererDir: join(dir, 'renderer'),
       driveSource: async () => [
         ...(await listDrives()),
-        ...(await Promise.all(mine.map(async (l) => (await resolveTarget(l, listDrives)).drive))),
+        ...(await Promise.all([...mine].map(async (l) => (await resolveTarget(l, listDrives)).drive))),
       ],
       logFile: join(dir, 'app.log'),
     });
@@ -252,6 +254,35 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     expect(problems).toEqual([]);
   });
 
+  it('a stick plugged in shows within 2 s, and goes when pulled out', async () => {
+    const f = join(dir, 'hotplug.img');
+    execFileSync('truncate', ['-s', '300M', f]);
+    const l = execFileSync('losetup', ['-f', '--show', f], { encoding: 'utf8' }).trim();
+    try {
+      const t = performance.now();
+      mine.push(l);
+      await page.waitForSelector(`li.drive[data-device="${l}"]`, { timeout: 2000 });
+      expect(performance.now() - t).toBeLessThan(2000);
+      mine.splice(mine.indexOf(l), 1);
+      await page.waitForSelector(`li.drive[data-device="${l}"]`, { state: 'detached', timeout: 2000 });
+    } finally {
+      execFileSync('losetup', ['-d', l]);
+    }
+  });
+
+  it('reads at 200% zoom: no sideways scrolling, every control reachable', async () => {
+    await page.setViewportSize({ width: 550, height: 450 });
+    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow).toBeLessThanOrEqual(0);
+    problems.push(...(await snapAndCheck(page, '07b-flash-zoom-200')));
+    await page.click('[data-screen=build]');
+    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
+    problems.push(...(await snapAndCheck(page, '07c-build-zoom-200')));
+    await page.setViewportSize({ width: 1100, height: 900 });
+    await page.click('[data-screen=flash]');
+    expect(problems).toEqual([]);
+  });
+
   it('flashes the ISO to two loop devices with different hostnames, verified, bytes on the devices', async () => {
     for (const l of loops) await page.check(`li.drive[data-device="${l}"] input`);
     await page.fill(`tr[data-device="${loops[0]}"] [data-col=hostname]`, 'node-01');
@@ -265,6 +296,8 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     problems.push(...(await snapAndCheck(page, '09-flash-confirm')));
     await page.click('[data-testid=confirm-write]');
     await page.waitForSelector('[data-testid=flash-status]');
+    // Caught mid-write or mid-verify when the machine lets us (a loop device is quick).
+    await page.waitForSelector('[data-testid=flash-status] .phase:text-matches("writing|verifying")', { timeout: 20_000 }).catch(() => {});
     problems.push(...(await snapAndCheck(page, '10-flash-running')));
     await page.waitForSelector('[data-testid=flash-status] tr[data-state=done] >> nth=1', {
       timeout: 180_000,
