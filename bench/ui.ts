@@ -154,19 +154,44 @@ try {
     await page.fill(`tr[data-device="${loops[1]}"] [data-col=hostname]`, 'node-02');
     await page.click('[data-testid=flash]');
     await page.evaluate(() => {
-      const g = globalThis as unknown as { __long: number[] };
+      const g = globalThis as unknown as { __long: number[]; __at: number[]; __t0: number; __obs?: boolean };
       g.__long = [];
+      g.__at = [];
+      g.__t0 = performance.now();
+      if (g.__obs) return;
+      g.__obs = true;
       new PerformanceObserver((list) => {
-        for (const e of list.getEntries()) g.__long.push(e.duration);
+        for (const e of list.getEntries() as { duration: number; startTime: number }[]) {
+          g.__long.push(e.duration);
+          g.__at.push(Math.round(e.startTime - g.__t0));
+        }
       }).observe({ type: 'longtask' });
     });
+    const trace = process.env.EMT_BENCH_TRACE ? join(dir, 'trace.json') : '';
+    if (trace) await browser.startTracing(page, { path: trace, categories: ['devtools.timeline'] });
     const t = performance.now();
     await page.click('[data-testid=confirm-write]');
     await page.waitForFunction(() => document.querySelectorAll('tr[data-state=done]').length === 2, null, {
       timeout: 600_000,
     });
     const s = (performance.now() - t) / 1000;
+    if (trace) {
+      await browser.stopTracing();
+      // Long top-level tasks: wall time (dur) beside the thread's CPU time (tdur).
+      const ev = (
+        JSON.parse(readFileSync(trace, 'utf8')) as {
+          traceEvents: { name: string; dur?: number; tdur?: number; ph: string }[];
+        }
+      ).traceEvents;
+      const top = ev.filter((e) => e.ph === 'X' && e.name === 'RunTask' && (e.dur ?? 0) > 40_000);
+      console.log(
+        `   trace: ${top.length} tasks over 40 ms wall: ${top.map((e) => `${((e.dur ?? 0) / 1000).toFixed(0)} ms wall / ${((e.tdur ?? 0) / 1000).toFixed(0)} ms CPU`).join(', ')}`,
+      );
+    }
     const long = await page.evaluate(() => (globalThis as unknown as { __long: number[] }).__long);
+    const at = await page.evaluate(() => (globalThis as unknown as { __at: number[] }).__at);
+    if (long.length > 0)
+      console.log(`   long tasks: ${long.map((d, i) => `${d.toFixed(0)} ms at +${at[i]} ms`).join(', ')}`);
     const bad = await page.locator('tr[data-status]:not([data-status=ok])').count();
     if (bad > 0) throw new Error('a UI flash did not end ok');
     return { s, longest: Math.max(0, ...long), count: long.length };
@@ -215,6 +240,14 @@ try {
   }
   await browser.close();
   await bridge.close();
+  // The CLI's own start-up (node + tsx + imports), to read its times without it too.
+  const starts: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t = performance.now();
+    spawnSync(process.execPath, [join(root, 'bin/emt-usb.js'), 'build', '--help']);
+    starts.push((performance.now() - t) / 1000);
+  }
+  const start = median(starts);
 
   const ratio = (a: number[], b: number[]) => median(a) / median(b);
   console.log(`bench:ui (${RUNS} runs each, interleaved; medians)\n`);
@@ -255,6 +288,9 @@ try {
   );
   console.log(
     `   machine load average while measuring: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores)`,
+  );
+  console.log(
+    `   CLI start-up (emt-usb build --help): ${fmt(start)}; UI / (CLI less start-up): build ${((median(uiB) / (median(cliB) - start) - 1) * 100).toFixed(1)} %, flash ${((median(uiF) / (median(cliF) - start) - 1) * 100).toFixed(1)} %`,
   );
   console.log('   (the CLI times include its process start-up through tsx; the UI times start at the click)');
 } finally {
