@@ -52,7 +52,8 @@ export const S = {
     shaMissing: 'No .sha256 or .sha256sum file beside the image: the image is taken as it is.',
     shaLabel: 'Checksum file',
     step3: '3. Site settings',
-    step3Hint: 'What every node installed from this stick gets. Per-stick values (host name, IP) come on the Flash step.',
+    step3Hint:
+      'What every node installed from this stick gets. Per-stick values (host name, IP) come on the Flash step.',
     importConfig: 'Import config…',
     exportYaml: 'Export YAML…',
     exportLegacy: 'Export config-file…',
@@ -156,7 +157,8 @@ export const S = {
     fileContent: 'Content',
     checking: 'Checking…',
     valid: 'Settings are valid.',
-    sticksKept: (n: number) => `${n} per-stick ${n === 1 ? 'entry' : 'entries'} from the imported config are kept.`,
+    sticksKept: (n: number) =>
+      `${n} per-stick ${n === 1 ? 'entry' : 'entries'} from the imported config are kept.`,
   },
   flash: {
     title: 'Flash USB sticks',
@@ -181,8 +183,15 @@ export const S = {
     importCsv: 'Import CSV…',
     csvHint: 'Columns: hostname, static_ip (A.B.C.D/prefix), gateway, dns.',
     csvError: (m: string) => `The CSV could not be used: ${m}`,
-    columns: { device: 'Stick', hostname: 'Host name', staticIp: 'Static IP/prefix', gateway: 'Gateway', dns: 'DNS' },
-    flashButton: (n: number) => (n === 0 ? 'Flash sticks…' : n === 1 ? 'Flash 1 stick…' : `Flash ${n} sticks…`),
+    columns: {
+      device: 'Stick',
+      hostname: 'Host name',
+      staticIp: 'Static IP/prefix',
+      gateway: 'Gateway',
+      dns: 'DNS',
+    },
+    flashButton: (n: number) =>
+      n === 0 ? 'Flash sticks…' : n === 1 ? 'Flash 1 stick…' : `Flash ${n} sticks…`,
     unnamed: 'Unnamed drive',
     chooseSticks: 'Choose at least one stick.',
     confirmTitle: 'Erase and write these sticks?',
@@ -217,7 +226,8 @@ export const S = {
   },
   coming: {
     preview: 'Preview will show what an installer or stick holds: files, boot setup, the config it carries.',
-    rebuild: 'Rebuild will make a new installer from an existing one with new settings, keeping its boot setup.',
+    rebuild:
+      'Rebuild will make a new installer from an existing one with new settings, keeping its boot setup.',
     note: 'Coming in the next release.',
   },
   log: {

@@ -272,11 +272,15 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
 
   it('reads at 200% zoom: no sideways scrolling, every control reachable', async () => {
     await page.setViewportSize({ width: 550, height: 450 });
-    const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const overflow = await page.evaluate(
+      'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     problems.push(...(await snapAndCheck(page, '07b-flash-zoom-200')));
     await page.click('[data-screen=build]');
-    expect(await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth')).toBeLessThanOrEqual(0);
+    expect(
+      await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth'),
+    ).toBeLessThanOrEqual(0);
     problems.push(...(await snapAndCheck(page, '07c-build-zoom-200')));
     await page.setViewportSize({ width: 1100, height: 900 });
     await page.click('[data-screen=flash]');
@@ -297,7 +301,11 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await page.click('[data-testid=confirm-write]');
     await page.waitForSelector('[data-testid=flash-status]');
     // Caught mid-write or mid-verify when the machine lets us (a loop device is quick).
-    await page.waitForSelector('[data-testid=flash-status] .phase:text-matches("writing|verifying")', { timeout: 20_000 }).catch(() => {});
+    await page
+      .waitForSelector('[data-testid=flash-status] .phase:text-matches("writing|verifying")', {
+        timeout: 20_000,
+      })
+      .catch(() => {});
     problems.push(...(await snapAndCheck(page, '10-flash-running')));
     await page.waitForSelector('[data-testid=flash-status] tr[data-state=done] >> nth=1', {
       timeout: 180_000,

@@ -39,20 +39,22 @@ export function startJob<J extends JobName>(
 ): RunningJob<J> {
   const jobId = newJobId(job);
   const b = bridge();
-  const reply = b
-    .run(job, request, { jobId, ...(onProgress ? { onProgress } : {}) })
-    .catch((e: unknown): JobReply<J> => ({
+  const reply = b.run(job, request, { jobId, ...(onProgress ? { onProgress } : {}) }).catch(
+    (e: unknown): JobReply<J> => ({
       error: {
         area: 'internal',
         code: 'BRIDGE',
         message: `the app could not reach its engine: ${e instanceof Error ? e.message : String(e)}`,
         file: null,
       },
-    }));
+    }),
+  );
   return { jobId, reply, cancel: () => b.cancel(jobId) };
 }
 
-export type Outcome<J extends JobName> = { ok: true; value: JobResults[J] } | { ok: false; error: ErrorValue };
+export type Outcome<J extends JobName> =
+  | { ok: true; value: JobResults[J] }
+  | { ok: false; error: ErrorValue };
 
 export async function runJob<J extends JobName>(
   job: J,

@@ -6,7 +6,12 @@ import type { ProgressValue } from '../../../electron/api.ts';
 
 export const BUILD_STAGES = ['open', 'inspect', 'verify', 'inject', 'images', 'master'] as const;
 const GROUP: Record<string, number> = { open: 0, inspect: 1, verify: 1, inject: 1, images: 2, master: 3 };
-const PARENT: Record<string, string> = { walk: 'inject', rootfs: 'inject', stage: 'master', checksum: 'master' };
+const PARENT: Record<string, string> = {
+  walk: 'inject',
+  rootfs: 'inject',
+  stage: 'master',
+  checksum: 'master',
+};
 
 export interface StageView {
   stage: string;

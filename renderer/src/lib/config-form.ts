@@ -146,7 +146,10 @@ export interface Issue {
 
 export function issuesByField(issues: readonly Issue[]): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  for (const i of issues) (out[issueKey(i.path)] ??= []).push(i.message);
+  for (const i of issues) {
+    const key = issueKey(i.path);
+    out[key] = [...(out[key] ?? []), i.message];
+  }
   return out;
 }
 

@@ -12,9 +12,11 @@ const NEXT: Record<string, string> = {
   ACCESS_DENIED:
     'On Windows, Controlled Folder Access or an antivirus may be holding the drive: allow this app in Windows Security (Virus & threat protection > Ransomware protection), or pause the antivirus, then try again.',
   BUSY: 'Another program has the stick open (a file window, an antivirus scan). Close it, or unplug and replug the stick, then try again.',
-  IO_ERROR: 'The stick was removed or failed while writing. Plug it in firmly (or use another stick) and write it again.',
+  IO_ERROR:
+    'The stick was removed or failed while writing. Plug it in firmly (or use another stick) and write it again.',
   NO_DEVICE: 'The stick is gone: it was unplugged. Plug it in again and choose it from the list.',
-  NOT_LISTED: 'The stick is gone from the drive list: it was unplugged. Plug it in again and choose it from the list.',
+  NOT_LISTED:
+    'The stick is gone from the drive list: it was unplugged. Plug it in again and choose it from the list.',
   TOO_SMALL: 'The image is larger than this stick. Use a bigger stick.',
   IMAGE_SHORT: 'The image file changed or is incomplete. Build it again.',
   NO_POLKIT_AGENT:
@@ -29,7 +31,8 @@ const NEXT: Record<string, string> = {
   SHA_MISMATCH: 'The OS image does not match its checksum: download it again.',
   INVALID_CONFIG: 'Correct the fields marked in the site settings.',
   CANCELLED: 'Nothing more will happen. Start again when you are ready.',
-  DRIVELIST_FAILED: 'The drive list could not be read. Unplug and replug the stick; restart the app if it persists.',
+  DRIVELIST_FAILED:
+    'The drive list could not be read. Unplug and replug the stick; restart the app if it persists.',
   NOT_BOOTKIT: 'Choose the bootkit .tar.gz (it holds vmlinuz and an initramfs), or the initramfs itself.',
   OUT_UNWRITABLE: 'Choose a folder you can write to for the installer.',
 };
@@ -40,4 +43,3 @@ export function explain(e: ErrorValue): Explained {
     next: NEXT[e.code] ?? 'Check the file named above, then try again. The app log has the details.',
   };
 }
-

@@ -64,7 +64,14 @@ export function parseStickCsv(text: string): CsvResult {
     const row = emptyStickRow();
     splitCsvLine(line).forEach((cell, i) => {
       const k = keys[i];
-      if (k) row[k] = k === 'dns' ? cell.split(/[\s;]+/).filter(Boolean).join(' ') : cell;
+      if (k)
+        row[k] =
+          k === 'dns'
+            ? cell
+                .split(/[\s;]+/)
+                .filter(Boolean)
+                .join(' ')
+            : cell;
     });
     return row;
   });

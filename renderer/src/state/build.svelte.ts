@@ -9,7 +9,6 @@ import type {
 import { initialStages, type StageView } from '../lib/build-stages.ts';
 import { type ConfigForm, emptyForm, type Issue } from '../lib/config-form.ts';
 
-
 export const build = $state({
   bootkit: '',
   inspecting: false,

@@ -1,5 +1,10 @@
 // The Flash screen's state: image, drive list, chosen sticks and their values, runs.
-import type { DrivesResult, ErrorValue, FlashProgressValue, TargetResultValue } from '../../../electron/api.ts';
+import type {
+  DrivesResult,
+  ErrorValue,
+  FlashProgressValue,
+  TargetResultValue,
+} from '../../../electron/api.ts';
 import type { StickRow } from '../lib/stick-csv.ts';
 
 export interface StickRun {
