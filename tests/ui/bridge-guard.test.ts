@@ -2,6 +2,7 @@
 // rebinding) and Origin (other sites' pages), and runs jobs with the same
 // request checks as Electron main. Real sockets, real HTTP.
 
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -168,5 +169,38 @@ describe('UI bridge over real sockets', () => {
     });
     expect(flash.reply.error?.code).toBe('BAD_REQUEST');
     ws.close();
+  });
+});
+
+describe('npm run ui:preview', () => {
+  it('prints its URL with the token as the last start-up line, and that URL serves the page', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'emt-preview-'));
+    await writeFile(join(dir, 'index.html'), '<html><head></head><body>preview</body></html>');
+    const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/ui-bridge/preview.ts'], {
+      cwd: new URL('../../', import.meta.url).pathname,
+      env: { ...process.env, EMT_UI_RENDERER_DIR: dir },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    try {
+      let out = '';
+      const url = await new Promise<string>((ok, fail) => {
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{48})\n$/.exec(out);
+          if (m) ok(m[1]!);
+        });
+        child.on('exit', (code) => fail(new Error(`preview exited ${code}: ${out}`)));
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      expect(out.trimEnd().split('\n').at(-1)).toBe(url); // nothing after it
+      const u = new URL(url);
+      const page = await get(Number(u.port), `/?token=${u.searchParams.get('token')}`);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('preview');
+      expect((await get(Number(u.port), '/')).status).toBe(403);
+    } finally {
+      child.kill('SIGTERM');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
