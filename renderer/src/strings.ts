@@ -34,6 +34,10 @@ export const S = {
     step1Hint: 'The Edge Microvisor Bootkit (.tar.gz), or an initramfs.',
     bootkitLabel: 'Bootkit file',
     inspecting: 'Looking inside the bootkit…',
+    notBootkitTitle: 'This file cannot be used as the bootkit',
+    notBootkitNext:
+      'Choose the Edge Microvisor Bootkit .tar.gz (it holds vmlinuz and initramfs), or the initramfs file itself.',
+    osImageNext: 'Choose the OS image file itself (not a folder); check that it downloaded completely.',
     kernel: 'Kernel',
     initramfs: 'Initramfs',
     segments: 'Segments',

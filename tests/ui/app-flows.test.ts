@@ -137,6 +137,13 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
 
   it('bad config values show at their field and block the build', async () => {
     const kit = await readFile(join(dir, 'kit-path'), 'utf8');
+    // Not a bootkit: the engine's message, in the page, with what to do next.
+    await setPath('#bootkit', join(dir, 'edge-os.img'));
+    const box = page.locator('[data-testid=step-bootkit] [role=alert]');
+    await box.waitFor({ timeout: 30_000 });
+    expect(await box.textContent()).toContain('edge-os.img');
+    expect(await box.textContent()).toContain('What to do: Choose the Edge Microvisor Bootkit');
+    problems.push(...(await snapAndCheck(page, '03a-build-not-a-bootkit')));
     await setPath('#bootkit', kit);
     await page.waitForSelector('[data-testid=inspect]', { timeout: 60_000 });
     expect(await page.textContent('[data-testid=tools]')).toContain('✓');

@@ -37,9 +37,11 @@ const NEXT: Record<string, string> = {
   OUT_UNWRITABLE: 'Choose a folder you can write to for the installer.',
 };
 
-export function explain(e: ErrorValue): Explained {
+/** `fallback`: the next step where the screen knows more than the code (e.g. "this must be a bootkit"). */
+export function explain(e: ErrorValue, fallback?: string): Explained {
   return {
     message: e.message,
-    next: NEXT[e.code] ?? 'Check the file named above, then try again. The app log has the details.',
+    next:
+      NEXT[e.code] ?? fallback ?? 'Check the file named above, then try again. The app log has the details.',
   };
 }
