@@ -15,6 +15,7 @@ import { gzipSync } from 'node:zlib';
 import type { Page } from 'playwright-core';
 import { listDrives } from '../electron/flash/drive-list.ts';
 import { resolveTarget } from '../electron/flash/targets.ts';
+import { runJob } from '../electron/jobs/registry.ts';
 import { startUiBridge } from '../scripts/ui-bridge/server.ts';
 import { sampleBootkit } from '../tests/fixtures/sample-bootkit.ts';
 import { seededBytes } from '../tests/iso/build-fixture.ts';
@@ -137,12 +138,30 @@ try {
     return s;
   }
 
+  // The same job in this process: the CLI's work without its start-up.
+  const quiet = { signal: new AbortController().signal, onProgress: () => {} };
+  async function jobBuild(out: string): Promise<number> {
+    const t = performance.now();
+    const r = await runJob(
+      'build',
+      { bootkit: kit, osImage: os, osImageSha256: `${os}.sha256`, config: site, passwordFile: pw, out },
+      quiet,
+    );
+    if ('error' in r) throw new Error(`job build failed: ${r.error.message}`);
+    const s = (performance.now() - t) / 1000;
+    rmSync(out, { force: true });
+    rmSync(`${out}.sha256`, { force: true });
+    return s;
+  }
+
   const uiB: number[] = [];
   const cliB: number[] = [];
+  const jobB: number[] = [];
   const iso = join(dir, 'bench.iso');
   for (let i = 0; i < RUNS; i++) {
     uiB.push(await uiBuild(join(dir, 'ui.iso')));
     cliB.push(cliBuild(iso));
+    jobB.push(await jobBuild(join(dir, 'job.iso')));
   }
 
   async function uiFlash(): Promise<{ s: number; longest: number; count: number }> {
@@ -225,8 +244,31 @@ try {
     return (performance.now() - t) / 1000;
   }
 
+  async function jobFlash(): Promise<number> {
+    const t = performance.now();
+    const r = await runJob(
+      'flash',
+      {
+        image: iso,
+        targets: [
+          { device: loops[0]!, hostname: 'node-01' },
+          { device: loops[1]!, hostname: 'node-02' },
+        ],
+        config: site,
+        passwordFile: pw,
+        verify: true,
+        yes: true,
+        showAll: false,
+      },
+      quiet,
+    );
+    if ('error' in r || r.result.results.some((x) => x.status !== 'ok')) throw new Error('job flash failed');
+    return (performance.now() - t) / 1000;
+  }
+
   const uiF: number[] = [];
   const cliF: number[] = [];
+  const jobF: number[] = [];
   let longest = 0;
   let longCount = 0;
   const longAll: number[] = [];
@@ -237,17 +279,10 @@ try {
     longCount += u.count;
     longAll.push(u.longest);
     cliF.push(cliFlash());
+    jobF.push(await jobFlash());
   }
   await browser.close();
   await bridge.close();
-  // The CLI's own start-up (node + tsx + imports), to read its times without it too.
-  const starts: number[] = [];
-  for (let i = 0; i < 3; i++) {
-    const t = performance.now();
-    spawnSync(process.execPath, [join(root, 'bin/emt-usb.js'), 'build', '--help']);
-    starts.push((performance.now() - t) / 1000);
-  }
-  const start = median(starts);
 
   const ratio = (a: number[], b: number[]) => median(a) / median(b);
   console.log(`bench:ui (${RUNS} runs each, interleaved; medians)\n`);
@@ -267,6 +302,8 @@ try {
     '<= +5 %',
     ratio(uiB, cliB) <= 1.05,
   );
+  row('build: the job in-process (no CLI start-up)', fmt(median(jobB)), '', true);
+  row('build: UI / in-process job', `${((ratio(uiB, jobB) - 1) * 100).toFixed(1)} %`, '(strictest)', true);
   row('flash 2 sticks: UI', fmt(median(uiF)), '', true);
   row('flash 2 sticks: CLI', fmt(median(cliF)), '', true);
   row(
@@ -275,6 +312,8 @@ try {
     '<= +5 %',
     ratio(uiF, cliF) <= 1.05,
   );
+  row('flash 2 sticks: the job in-process', fmt(median(jobF)), '', true);
+  row('flash: UI / in-process job', `${((ratio(uiF, jobF) - 1) * 100).toFixed(1)} %`, '(strictest)', true);
   row(
     'longest main-thread task while flashing',
     longCount === 0 ? 'none > 50 ms' : `${longest.toFixed(0)} ms`,
@@ -289,9 +328,7 @@ try {
   console.log(
     `   machine load average while measuring: ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')} (2 cores)`,
   );
-  console.log(
-    `   CLI start-up (emt-usb build --help): ${fmt(start)}; UI / (CLI less start-up): build ${((median(uiB) / (median(cliB) - start) - 1) * 100).toFixed(1)} %, flash ${((median(uiF) / (median(cliF) - start) - 1) * 100).toFixed(1)} %`,
-  );
+  console.log(`   build job ${jobB.map(fmt).join(', ')}; flash job ${jobF.map(fmt).join(', ')}`);
   console.log('   (the CLI times include its process start-up through tsx; the UI times start at the click)');
 } finally {
   for (const l of loops) execFileSync('losetup', ['-d', l]);
