@@ -15,6 +15,14 @@ export interface WriterLaunch {
   args: string[];
   /** How the one-time token reaches the writer: its stdin, or a 0600 file. */
   tokenVia: 'stdin' | 'file';
+  /** Environment to add when spawning `command` itself (unelevated launches). */
+  env?: Record<string, string>;
+}
+
+/** The writer's own argv and the environment it needs (the packaged app runs its executable as Node). */
+export interface WriterProgram {
+  argv: string[];
+  env: Record<string, string>;
 }
 
 /** How to run writer-process.ts from a source checkout: node + the tsx loader. */
@@ -22,6 +30,24 @@ export function writerProgram(): string[] {
   const script = fileURLToPath(new URL('./writer-process.ts', import.meta.url));
   return [process.execPath, '--import', import.meta.resolve('tsx'), script];
 }
+
+/**
+ * The packaged app has no tsx and no sources: the writer is one bundled file,
+ * run by the app's own executable in Node mode (ELECTRON_RUN_AS_NODE=1).
+ */
+export const packagedWriterProgram = (executable: string, writerScript: string): WriterProgram => ({
+  argv: [executable, writerScript],
+  env: { ELECTRON_RUN_AS_NODE: '1' },
+});
+
+let chosen: WriterProgram | null = null;
+
+/** Electron main calls this once when packaged; a checkout keeps the tsx launch. */
+export function useWriterProgram(p: WriterProgram | null): void {
+  chosen = p;
+}
+
+export const currentWriterProgram = (): WriterProgram => chosen ?? { argv: writerProgram(), env: {} };
 
 /** Windows command-line quoting (CommandLineToArgvW rules). */
 export function quoteWindowsArg(a: string): string {
@@ -42,22 +68,48 @@ export function buildWriterLaunch(
   elevate: boolean,
   program: string[],
   channelArgs: string[],
-  opts: { installedWriter?: string | null; tokenFile?: string } = {},
+  opts: { installedWriter?: string | null; tokenFile?: string; env?: Record<string, string> } = {},
 ): WriterLaunch {
+  const env = Object.entries(opts.env ?? {});
+  for (const [k, v] of env)
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /["%&|<>^\r\n]/.test(v))
+      throw new FlashError('ELEVATE_ARGS', `writer environment ${k} cannot be passed on safely`);
   if (!elevate)
     return {
       command: program[0]!,
       args: [...program.slice(1), ...channelArgs, '--token-stdin'],
       tokenVia: 'stdin',
+      ...(env.length > 0 ? { env: Object.fromEntries(env) } : {}),
     };
   if (platform === 'linux') {
-    // pkexec keeps stdin, so the token never touches the disk.
-    const prog = opts.installedWriter ? [opts.installedWriter] : program;
+    // pkexec keeps stdin, so the token never touches the disk; it clears the
+    // environment, so what the writer needs goes in through env(1).
+    const prog = opts.installedWriter
+      ? [opts.installedWriter]
+      : env.length > 0
+        ? ['/usr/bin/env', ...env.map(([k, v]) => `${k}=${v}`), ...program]
+        : program;
     return { command: 'pkexec', args: [...prog, ...channelArgs, '--token-stdin'], tokenVia: 'stdin' };
   }
   if (!opts.tokenFile) throw new FlashError('ELEVATE_ARGS', 'a token file is needed to elevate on this OS');
   const argv = [...program, ...channelArgs, '--token-file', opts.tokenFile];
   if (platform === 'win32') {
+    if (env.length > 0) {
+      // An elevated process does not inherit our environment: an elevated cmd sets it
+      // first (/s: the quoted rest is kept as it is), then starts the writer.
+      const inner = `${env.map(([k, v]) => `set ${k}=${v}&& `).join('')}${argv.map((a) => `"${a}"`).join(' ')}`;
+      if (argv.some((a) => /["%\r\n]/.test(a)))
+        throw new FlashError('ELEVATE_ARGS', 'a writer argument cannot be passed through cmd safely');
+      const ps = [
+        `$p = Start-Process -FilePath 'cmd.exe' -ArgumentList ${quotePs(`/d /s /c "${inner}"`)} -Verb RunAs -WindowStyle Hidden -Wait -PassThru`,
+        'exit $p.ExitCode',
+      ].join('; ');
+      return {
+        command: 'powershell.exe',
+        args: ['-NoProfile', '-NonInteractive', '-Command', ps],
+        tokenVia: 'file',
+      };
+    }
     const argList = argv.slice(1).map(quoteWindowsArg).join(' ');
     const ps = [
       `$p = Start-Process -FilePath ${quotePs(argv[0]!)} -ArgumentList ${quotePs(argList)} -Verb RunAs -WindowStyle Hidden -Wait -PassThru`,
@@ -70,7 +122,7 @@ export function buildWriterLaunch(
     };
   }
   if (platform === 'darwin') {
-    const sh = argv.map(quoteSh).join(' ');
+    const sh = [...env.map(([k, v]) => `${k}=${quoteSh(v)}`), ...argv.map(quoteSh)].join(' ');
     return {
       command: '/usr/bin/osascript',
       args: ['-e', `do shell script ${quoteAppleScript(sh)} with administrator privileges`],

@@ -7,9 +7,9 @@ import { type ChannelServer, DEFAULT_PEER, openChannelServer, type PeerOptions }
 import {
   buildWriterLaunch,
   checkElevationAvailable,
+  currentWriterProgram,
   explainElevationFailure,
   installedWriter,
-  writerProgram,
 } from './elevate.ts';
 import { FlashError } from './flash-error.ts';
 import { defaultLogDir } from './flash-log.ts';
@@ -70,11 +70,16 @@ async function runInWriterProcess(
     '--timeout-ms',
     String(peerOpts.timeoutMs),
   ];
-  const launch = buildWriterLaunch(process.platform, elevate, writerProgram(), channelArgs, {
+  const writer = currentWriterProgram();
+  const launch = buildWriterLaunch(process.platform, elevate, writer.argv, channelArgs, {
+    env: writer.env,
     installedWriter: process.platform === 'linux' ? installedWriter() : null,
     ...(elevate && process.platform !== 'linux' ? { tokenFile: server.writeTokenFile() } : {}),
   });
-  const child = spawn(launch.command, launch.args, { stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(launch.command, launch.args, {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    ...(launch.env ? { env: { ...process.env, ...launch.env } } : {}),
+  });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString('utf8')).slice(-4000);

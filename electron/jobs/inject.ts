@@ -5,10 +5,10 @@ import type { InjectRequest, InjectResult, ProgressValue } from '../api.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { OUTPUT_CODECS } from '../initramfs/codecs.ts';
 import { injectInitramfs } from '../initramfs/inject.ts';
-import { checkFreeSpace } from '../iso/output.ts';
 import { INJECT_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile, checkInputFolder } from '../inputs/input-file.ts';
 import { checkNotAnInput, checkOutputFile } from '../inputs/output-path.ts';
+import { checkFreeSpace } from '../iso/output.ts';
 import { cancellable, type JobContext } from './job.ts';
 import { RequestReader } from './request.ts';
 

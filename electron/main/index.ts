@@ -3,20 +3,31 @@
 // uses). The GUI never runs as root; writing to drives goes through the
 // separate elevated writer (electron/flash).
 import { pathToFileURL } from 'node:url';
-import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, screen, session, shell } from 'electron';
 import { Channels, parseOpenFileOptions, parseSaveFileOptions } from '../api.ts';
+import { AppLog } from '../app-log.ts';
+import { packagedWriterProgram, useWriterProgram } from '../flash/elevate.ts';
 import { JobHost } from '../jobs/job-host.ts';
-import { appRootFromMain, builtPath } from './paths.ts';
+import { appRootFromMain, builtPath, writerScript } from './paths.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedNavigation,
   isTrustedSender,
   WEB_PREFERENCES,
 } from './security.ts';
+import {
+  fitToDisplays,
+  loadWindowState,
+  MIN_WINDOW,
+  saveWindowState,
+  windowStateFile,
+} from './window-state.ts';
 
 const root = appRootFromMain(import.meta.dirname);
 const appUrl = pathToFileURL(builtPath(root, 'renderer')).href;
-const host = new JobHost();
+const log = AppLog.for('app');
+const host = new JobHost({ logInternal: (e) => log.internalError(e, 'a job') });
+let mainWindow: BrowserWindow | null = null;
 
 type Event = Electron.IpcMainInvokeEvent;
 const trusted = (event: Event): boolean =>
@@ -66,7 +77,12 @@ function registerIpc(): void {
   handle(Channels.showInFolder, async (_e, p) => {
     if (typeof p === 'string' && p !== '') shell.showItemInFolder(p);
   });
-  handle(Channels.openLog, async () => '');
+  handle(Channels.openLog, async () => {
+    log.write('info', 'log opened from the app');
+    const problem = await shell.openPath(log.file);
+    if (problem) log.write('warn', `could not open the log: ${problem}`);
+    return log.file;
+  });
 }
 
 async function createWindow(): Promise<void> {
@@ -76,23 +92,68 @@ async function createWindow(): Promise<void> {
     });
   });
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, callback) => callback(false));
+  const stateFile = windowStateFile(app.getPath('userData'));
+  const state = fitToDisplays(
+    loadWindowState(stateFile),
+    screen.getAllDisplays().map((d) => d.workArea),
+  );
   const win = new BrowserWindow({
-    width: 1000,
-    height: 720,
+    width: state.width,
+    height: state.height,
+    ...(state.x !== undefined && state.y !== undefined ? { x: state.x, y: state.y } : {}),
+    minWidth: MIN_WINDOW.width,
+    minHeight: MIN_WINDOW.height,
     show: false,
     webPreferences: { ...WEB_PREFERENCES, preload: builtPath(root, 'preload') },
+  });
+  mainWindow = win;
+  if (state.maximized) win.maximize();
+  win.on('close', () => {
+    const b = win.getNormalBounds();
+    saveWindowState(stateFile, { ...b, maximized: win.isMaximized() });
   });
   win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
   win.webContents.on('will-navigate', (event, url) => {
     if (!isAllowedNavigation(url, appUrl)) event.preventDefault();
   });
   win.once('ready-to-show', () => win.show());
-  win.on('closed', () => host.cancelAll());
+  win.on('closed', () => {
+    host.cancelAll();
+    mainWindow = null;
+  });
   await win.loadURL(appUrl);
 }
 
-app.whenReady().then(async () => {
-  registerIpc();
-  await createWindow();
-});
-app.on('window-all-closed', () => app.quit());
+// One app at a time: two would race for the same sticks. A second start
+// brings the first window forward instead.
+if (!app.requestSingleInstanceLock()) app.quit();
+else {
+  app.on('second-instance', () => {
+    if (!mainWindow) return;
+    if (mainWindow.isMinimized()) mainWindow.restore();
+    mainWindow.focus();
+  });
+  app.on('web-contents-created', (_e, contents) => {
+    contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+    contents.on('will-attach-webview', (event) => event.preventDefault());
+  });
+  app.whenReady().then(async () => {
+    log.write(
+      'info',
+      `start ${app.getVersion()} (electron ${process.versions.electron}, packaged ${app.isPackaged})`,
+    );
+    // Packaged: the writer is one bundled file run by our own executable in Node mode.
+    if (app.isPackaged) useWriterProgram(packagedWriterProgram(process.execPath, writerScript(root)));
+    registerIpc();
+    await createWindow();
+  });
+  app.on('window-all-closed', () => app.quit());
+  // A bug of ours in main: one line for the person, the stack in the log.
+  process.on('uncaughtException', (e) => {
+    const where = log.internalError(e, 'main');
+    dialog.showErrorBox(
+      'EMT USB Installer',
+      `internal error: ${e.message}${where ? ` (details: ${where})` : ''}`,
+    );
+  });
+}

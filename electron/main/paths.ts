@@ -1,6 +1,7 @@
 // Where the built app's parts are, relative to the app root (the folder holding
 // package.json, or the asar). The bundler configs (vite/esbuild) write exactly
 // these files; main, the packager test and the writer launcher read them here.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 export const BUILD_OUTPUT = {
@@ -19,3 +20,14 @@ export const appRootFromMain = (mainDir: string): string => path.resolve(mainDir
 
 export const builtPath = (root: string, part: keyof typeof BUILD_OUTPUT): string =>
   path.join(root, BUILD_OUTPUT[part]);
+
+/**
+ * The writer script the elevated launch runs. Inside an asar archive it may be
+ * unpacked beside it (app.asar.unpacked/...), which a launcher can always read.
+ */
+export function writerScript(root: string, exists: (p: string) => boolean = existsSync): string {
+  const inAsar = builtPath(root, 'writer');
+  if (path.basename(root) !== 'app.asar') return inAsar;
+  const unpacked = builtPath(`${root}.unpacked`, 'writer');
+  return exists(unpacked) ? unpacked : inAsar;
+}
