@@ -14,7 +14,7 @@ const tsFiles = (dir: string): string[] =>
     .map((d) => join(d.parentPath, d.name));
 
 /** Every module a file loads at run time: `import x from`, `export ... from`, `import('...')`; not `import type`. */
-export function runtimeImports(source: string): string[] {
+function runtimeImports(source: string): string[] {
   const out: string[] = [];
   const stmt = /^\s*(import|export)\s+([\s\S]*?)\s+from\s+['"]([^'"]+)['"]/gm;
   for (const m of source.matchAll(stmt)) {
