@@ -26,6 +26,10 @@ export const APP_FILES = [
   '!installer-scripts/tests/**',
   '!**/*.map',
   'package.json',
+  // Only the CLI from a checkout runs TypeScript through tsx; the app runs bundles.
+  '!node_modules/tsx/**',
+  '!node_modules/esbuild/**',
+  '!node_modules/@esbuild/**',
 ];
 
 // electron-builder's default deb dependencies, plus polkit: pkexec asks for the
