@@ -178,6 +178,24 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await expect
       .poll(() => page.textContent('[data-testid=config-state]'), { timeout: 10_000 })
       .toContain('valid');
+    // Export as YAML and as today's config-file (through the save dialog), and import back.
+    const yaml = join(dir, 'exported.yaml');
+    const legacy = join(dir, 'exported-config-file');
+    bridge.dialogAnswers.push(yaml);
+    await page.click('text=Export YAML…');
+    await expect.poll(() => page.textContent('[data-testid=step-config] [role=status]')).toContain(yaml);
+    expect(await readFile(yaml, 'utf8')).toMatch(/user_name: edge/);
+    bridge.dialogAnswers.push(legacy);
+    await page.click('text=Export config-file…');
+    await expect.poll(() => readFile(legacy, 'utf8').catch(() => '')).toMatch(/hostname=.?site-default/);
+    expect(await readFile(legacy, 'utf8')).not.toContain(PASSWORD);
+    await page.fill('#f-hostname', 'changed');
+    bridge.dialogAnswers.push([yaml]);
+    await page.click('text=Import config…');
+    await expect.poll(() => page.inputValue('#f-hostname')).toBe('site-default');
+    await expect
+      .poll(() => page.textContent('[data-testid=config-state]'), { timeout: 10_000 })
+      .toContain('valid');
     // A profile keeps the settings and never the password.
     await page.click('.profiles summary');
     await page.fill('#profile-name', 'line 3');
