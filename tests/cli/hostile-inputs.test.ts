@@ -197,7 +197,7 @@ describe('6. SOURCE_DATE_EPOCH', () => {
 });
 
 describe('9. outputs that cannot be written', () => {
-  it('config --out: a missing folder, /proc/x, a folder, a device; inject --out a folder', async () => {
+  it('config --out: a missing folder, /proc/x, a folder, a character device; inject --out a folder', async () => {
     const d = folder('outs');
     await refused(
       ['config', site, '--to', 'yaml', '--out', join(d, 'no/x.yaml')],
@@ -205,10 +205,15 @@ describe('9. outputs that cannot be written', () => {
     );
     await refused(['config', site, '--to', 'yaml', '--out', '/proc/x'], /--out \/proc\/x: cannot be written/);
     await refused(['config', site, '--to', 'yaml', '--out', d], /is a folder; give a file name in it/);
-    await refused(
-      ['config', site, '--to', 'yaml', '--out', '/dev/full'],
-      /is a character device, not a file we may replace/,
-    );
+    // A character device of our own (never one of the machine's /dev nodes).
+    const dev = join(dir, 'full-dev');
+    if (isRoot) {
+      execFileSync('mknod', [dev, 'c', '1', '7']);
+      await refused(
+        ['config', site, '--to', 'yaml', '--out', dev],
+        /is a character device, not a file we may replace/,
+      );
+    }
     await refused(
       ['inject', '--bootkit', kit, '--installer-scripts', scripts, '--out', d],
       /is a folder; give a file name in it/,
