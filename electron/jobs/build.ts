@@ -109,55 +109,21 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     return r;
   };
 
-  // 1. Cheap checks: options, inputs, outputs, OS image, checksum, config, password.
-  const sde =
-    o.sourceDateEpoch !== undefined
-      ? readSourceDateEpoch({ option: o.sourceDateEpoch }, BUILD_EPOCH)!
-      : (readSourceDateEpoch({ env: process.env.SOURCE_DATE_EPOCH }, BUILD_EPOCH) ?? nowEpoch(BUILD_EPOCH));
-  checkSourceDateEpoch(sde);
-  const label = volumeLabel(o.label, sde);
-  const cmdline = kernelCmdline(o.cmdline);
-  const bootInputs = bootkitInputs(o);
-  if (o.config !== undefined && o.siteConfig !== undefined)
-    throw new UsageError('give a config file or the config values, not both');
-  if (o.passwordFile !== undefined && o.password !== undefined)
-    throw new UsageError('give a password file or a password, not both');
-  if ((o.passwordFile || o.password !== undefined) && !o.config && !o.siteConfig)
-    throw new UsageError('--password-file needs --config (the site config it belongs to)');
-  for (const f of bootInputs) await checkInputFile(f, bootkitInput(f));
-  if (o.osImageSha256) {
-    const { size } = await checkInputFile(o.osImageSha256, 'sha256 file');
-    if (size > MAX_SHA256_FILE)
-      throw new BuildError(
-        'BAD_SHA256_FILE',
-        `sha256 file ${o.osImageSha256} is ${size} bytes: not a checksum file`,
-        o.osImageSha256,
-      );
-  }
-  const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
-  // Both files the build writes, the ISO and its checksum, are checked against every input.
-  await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);
-  await checkOutput(o.out);
-  await checkOsImage(o.osImage);
-  const expectedSha = o.osImageSha256
-    ? await readSha256File(o.osImageSha256, basename(o.osImage))
-    : undefined;
-  const loaded = o.config
-    ? await loadConfigSource({ file: o.config })
-    : o.siteConfig
-      ? await loadConfigSource({ values: o.siteConfig })
-      : undefined;
-  const password =
-    o.password !== undefined
-      ? checkPassword(o.password, 'the password')
-      : o.passwordFile
-        ? await readPasswordFile(o.passwordFile)
-        : loaded?.legacyPassword;
-  const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
-  const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
-  const loaders = bootLoaders();
-  const engine = await resolveEngine(o.engine ?? 'auto');
-  const xorriso = await xorrisoVersion(engine);
+  // 1. Cheap checks first.
+  const {
+    sde,
+    label,
+    cmdline,
+    bootInputs,
+    expectedSha,
+    loaded,
+    password,
+    userAppFiles,
+    scriptsDir,
+    loaders,
+    engine,
+    xorriso,
+  } = await checkInputs(o);
 
   const bk = await timed('open', () => openBootkit(bootInputs));
   const work = await mkdtemp(join(dirname(resolve(o.out)), '.emt-build-'));
@@ -249,23 +215,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       { sha256: string; size: number },
       Awaited<ReturnType<typeof injectInitramfs>>,
     ];
-    const missing = checkTools(rootfsIndex).filter((t) => !t.found);
-    if (missing.length > 0 && !o.allowMissingTools) {
-      const what = missing
-        .map(
-          (t) =>
-            `${t.name} (no ${t.commands
-              .filter((c) => !c.found)
-              .map((c) => c.command)
-              .join(', ')})`,
-        )
-        .join(', ');
-      throw new BuildError(
-        'MISSING_TOOLS',
-        `bootkit ${bootInputs.join(' + ')} lacks what the installer needs: ${what} (--allow-missing-tools builds anyway)`,
-        bootInputs[0],
-      );
-    }
+    const missing = refuseMissingTools(rootfsIndex, bootInputs, Boolean(o.allowMissingTools));
     const userAppHashes = new Map<string, { sha256: string; size: number }>();
     for (const f of userAppFiles)
       userAppHashes.set(join(o.userApps!, f), await sha256File(join(o.userApps!, f), sig));
@@ -371,6 +321,95 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     await rm(work, { recursive: true, force: true });
     await bk.cleanup();
   }
+}
+
+/** Stage 1, the cheap checks, so a typo never costs minutes: options, inputs, outputs, OS image, checksum, config, password. */
+async function checkInputs(o: BuildJobOptions) {
+  const sde =
+    o.sourceDateEpoch !== undefined
+      ? readSourceDateEpoch({ option: o.sourceDateEpoch }, BUILD_EPOCH)!
+      : (readSourceDateEpoch({ env: process.env.SOURCE_DATE_EPOCH }, BUILD_EPOCH) ?? nowEpoch(BUILD_EPOCH));
+  checkSourceDateEpoch(sde);
+  const label = volumeLabel(o.label, sde);
+  const cmdline = kernelCmdline(o.cmdline);
+  const bootInputs = bootkitInputs(o);
+  if (o.config !== undefined && o.siteConfig !== undefined)
+    throw new UsageError('give a config file or the config values, not both');
+  if (o.passwordFile !== undefined && o.password !== undefined)
+    throw new UsageError('give a password file or a password, not both');
+  if ((o.passwordFile || o.password !== undefined) && !o.config && !o.siteConfig)
+    throw new UsageError('--password-file needs --config (the site config it belongs to)');
+  for (const f of bootInputs) await checkInputFile(f, bootkitInput(f));
+  if (o.osImageSha256) {
+    const { size } = await checkInputFile(o.osImageSha256, 'sha256 file');
+    if (size > MAX_SHA256_FILE)
+      throw new BuildError(
+        'BAD_SHA256_FILE',
+        `sha256 file ${o.osImageSha256} is ${size} bytes: not a checksum file`,
+        o.osImageSha256,
+      );
+  }
+  const inputs = [o.osImage, o.bootkit, o.kernel, o.initramfs, o.config, o.osImageSha256, o.passwordFile];
+  // Both files the build writes, the ISO and its checksum, are checked against every input.
+  await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);
+  await checkOutput(o.out);
+  await checkOsImage(o.osImage);
+  const expectedSha = o.osImageSha256
+    ? await readSha256File(o.osImageSha256, basename(o.osImage))
+    : undefined;
+  const loaded = o.config
+    ? await loadConfigSource({ file: o.config })
+    : o.siteConfig
+      ? await loadConfigSource({ values: o.siteConfig })
+      : undefined;
+  const password =
+    o.password !== undefined
+      ? checkPassword(o.password, 'the password')
+      : o.passwordFile
+        ? await readPasswordFile(o.passwordFile)
+        : loaded?.legacyPassword;
+  const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
+  const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
+  const loaders = bootLoaders();
+  const engine = await resolveEngine(o.engine ?? 'auto');
+  const xorriso = await xorrisoVersion(engine);
+
+  return {
+    sde,
+    label,
+    cmdline,
+    bootInputs,
+    expectedSha,
+    loaded,
+    password,
+    userAppFiles,
+    scriptsDir,
+    loaders,
+    engine,
+    xorriso,
+  };
+}
+
+/** Stage 4: the tool check on the rootfs index the inject made; the tools missing (when allowed). */
+function refuseMissingTools(index: RootfsIndex, bootInputs: string[], allow: boolean) {
+  const missing = checkTools(index).filter((t) => !t.found);
+  if (missing.length > 0 && !allow) {
+    const what = missing
+      .map(
+        (t) =>
+          `${t.name} (no ${t.commands
+            .filter((c) => !c.found)
+            .map((c) => c.command)
+            .join(', ')})`,
+      )
+      .join(', ');
+    throw new BuildError(
+      'MISSING_TOOLS',
+      `bootkit ${bootInputs.join(' + ')} lacks what the installer needs: ${what} (--allow-missing-tools builds anyway)`,
+      bootInputs[0],
+    );
+  }
+  return missing;
 }
 
 function bootkitInputs(o: BuildJobOptions): string[] {
