@@ -8,6 +8,7 @@ step() { echo "== $*"; "$@" || { echo "!! failed: $*"; fail=1; }; }
 
 step npx biome check electron tests bench bin scripts
 step npx tsc --noEmit
+step npm run --silent check:svelte
 if compgen -G "installer-scripts/**/*.sh" >/dev/null || compgen -G "installer-scripts/*.sh" >/dev/null; then
   mapfile -t shells < <(find installer-scripts -name '*.sh' -type f)
   step shellcheck -x "${shells[@]}"

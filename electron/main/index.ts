@@ -8,7 +8,7 @@ import { Channels, parseOpenFileOptions, parseSaveFileOptions } from '../api.ts'
 import { AppLog } from '../app-log.ts';
 import { packagedWriterProgram, useWriterProgram } from '../flash/elevate.ts';
 import { JobHost } from '../jobs/job-host.ts';
-import { appRootFromMain, builtPath, writerScript } from './paths.ts';
+import { appRootFromMain, builtPath, packagedResourceEnv, writerScript } from './paths.ts';
 import {
   CONTENT_SECURITY_POLICY,
   isAllowedNavigation,
@@ -142,8 +142,12 @@ else {
       'info',
       `start ${app.getVersion()} (electron ${process.versions.electron}, packaged ${app.isPackaged})`,
     );
-    // Packaged: the writer is one bundled file run by our own executable in Node mode.
-    if (app.isPackaged) useWriterProgram(packagedWriterProgram(process.execPath, writerScript(root)));
+    // Packaged: the writer is one bundled file run by our own executable in Node mode,
+    // and the engine finds xorriso wasm and the boot loaders under resources/.
+    if (app.isPackaged) {
+      useWriterProgram(packagedWriterProgram(process.execPath, writerScript(root)));
+      Object.assign(process.env, packagedResourceEnv(process.resourcesPath));
+    }
     registerIpc();
     await createWindow();
   });

@@ -15,6 +15,25 @@ export const BUILD_OUTPUT = {
   writer: 'dist/writer/writer.js',
 } as const;
 
+/** Folders under the packaged app's resources (electron-builder extraResources). */
+export const RESOURCE_DIRS = {
+  xorrisoWasm: 'xorriso',
+  bootLoaders: 'boot',
+  polkit: 'polkit',
+  linuxWriterLauncher: 'linux',
+} as const;
+
+/**
+ * What a packaged app must tell the engine: its xorriso wasm and boot loaders
+ * live under resources/, not in a checkout beside the code.
+ */
+export function packagedResourceEnv(resourcesPath: string): Record<string, string> {
+  return {
+    EMT_XORRISO_WASM_DIR: path.join(resourcesPath, RESOURCE_DIRS.xorrisoWasm),
+    EMT_BOOT_DIR: path.join(resourcesPath, RESOURCE_DIRS.bootLoaders),
+  };
+}
+
 /** The app root from the built main's own location (dist/main/index.js -> ../..). */
 export const appRootFromMain = (mainDir: string): string => path.resolve(mainDir, '..', '..');
 

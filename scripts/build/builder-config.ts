@@ -4,17 +4,13 @@
 // built xorriso wasm and GRUB images ride along as extraResources, outside the
 // asar, so worker threads and xorriso read them as plain files.
 import type { Configuration } from 'electron-builder';
+import { RESOURCE_DIRS } from '../../electron/main/paths.ts';
 
 export const PRODUCT_NAME = 'EMT USB Installer Builder';
 export const EXECUTABLE = 'emt-usb-installer';
 
 /** Where extraResources land under `process.resourcesPath` in the packaged app. */
-export const RESOURCE_DIRS = {
-  xorrisoWasm: 'xorriso',
-  bootLoaders: 'boot',
-  polkit: 'polkit',
-  linuxWriterLauncher: 'linux',
-} as const;
+export { RESOURCE_DIRS };
 
 /** The app's files inside app.asar (the bundles `npm run build` makes, plus what jobs read). */
 export const APP_FILES = [

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootLoaders } from '../../electron/iso/boot-loaders.ts';
 import { findWasm } from '../../electron/iso/xorriso-engines.ts';
-import { BUILD_OUTPUT } from '../../electron/main/paths.ts';
+import { BUILD_OUTPUT, packagedResourceEnv } from '../../electron/main/paths.ts';
 import { EXECUTABLE, RESOURCE_DIRS } from '../../scripts/build/builder-config.ts';
 import { packageApp } from '../../scripts/build/package.ts';
 
@@ -75,12 +75,15 @@ describe('package:dir with a stand-in Electron', () => {
   });
 
   it('extraResources: GRUB images and the xorriso wasm where the engine finds them', async () => {
+    // The env packaged main sets (packagedResourceEnv) must land on these folders.
+    const env = packagedResourceEnv(resources);
     const boot = join(resources, RESOURCE_DIRS.bootLoaders);
-    const loaders = bootLoaders(boot);
+    expect(env.EMT_BOOT_DIR).toBe(boot);
+    const loaders = bootLoaders(env.EMT_BOOT_DIR);
     expect((await readFile(loaders.efi)).subarray(0, 2).toString('latin1')).toBe('MZ'); // a PE/COFF EFI binary
     expect((await stat(loaders.biosHybridMbr)).size).toBe(512);
     const wasmDir = join(resources, RESOURCE_DIRS.xorrisoWasm);
-    expect(findWasm({ EMT_XORRISO_WASM_DIR: wasmDir })).toBe(join(wasmDir, 'xorriso.js'));
+    expect(findWasm({ EMT_XORRISO_WASM_DIR: env.EMT_XORRISO_WASM_DIR })).toBe(join(wasmDir, 'xorriso.js'));
     const wasm = await readFile(join(wasmDir, 'xorriso.wasm'));
     expect(wasm.subarray(0, 4).toString('latin1')).toBe('\0asm');
   });
