@@ -464,11 +464,51 @@ export interface ConfigConvertResult {
   plaintextPasswordDropped: boolean;
 }
 
+// ---------------------------------------------------------------- bootkit (from the Bootkit OS build)
+
+export interface BootkitRequest {
+  /** The Bootkit OS build output: emt-bootkit.tar.gz (the root file system with /boot). */
+  from: string;
+  /** Output folder (made when missing; its parent must exist). */
+  out: string;
+  /** Which /boot/vmlinuz-<version> when there are several. */
+  kernelVersion?: string;
+  /** rootfs.tar.gz without /boot: saves the node's RAM, costs a decode + gzip of the tarball. */
+  dropBoot?: boolean;
+  /** Also write emb_uos_x86_64_<packTag>.tar.gz, as published. */
+  pack?: boolean;
+  /** Tag in the packed file's name (default: the kernel version). */
+  packTag?: string;
+  /** Decode the whole tarball during the scan (proves its gzip stream is whole). */
+  checkWhole?: boolean;
+  /** sha256 the tarball must have (hex); checked on the bytes copied. */
+  sha256?: string;
+  /** Default: $SOURCE_DATE_EPOCH, else 0. */
+  sourceDateEpoch?: number;
+}
+
+export interface BootkitResult {
+  kernelVersion: string;
+  kernelVersionString: string;
+  kernel: string;
+  initramfs: string;
+  initramfsSize: number;
+  dracutSegments: number;
+  rootfsSegmentOffset: number;
+  rootfs: { source: 'tarball' | 'without-boot'; size: number; sha256: string; droppedEntries: number };
+  pack: string | null;
+  scan: { readWhole: boolean; bytesScanned: number; tarballSize: number; kernels: string[] };
+  /** How the tarball's integrity was established, in one line. */
+  integrity: string;
+  seconds: number;
+}
+
 // ---------------------------------------------------------------- the job map
 
 export interface JobRequests {
   inspect: InspectRequest;
   inject: InjectRequest;
+  bootkit: BootkitRequest;
   build: BuildRequest;
   'os-image': OsImageRequest;
   drives: DrivesRequest;
@@ -481,6 +521,7 @@ export interface JobRequests {
 export interface JobResults {
   inspect: InspectResult;
   inject: InjectResult;
+  bootkit: BootkitResult;
   build: BuildResult;
   'os-image': OsImageResult;
   drives: DrivesResult;
@@ -493,6 +534,7 @@ export interface JobResults {
 export interface JobProgress {
   inspect: ProgressValue;
   inject: ProgressValue;
+  bootkit: ProgressValue;
   build: ProgressValue;
   'os-image': ProgressValue;
   drives: ProgressValue;
@@ -507,6 +549,7 @@ export type JobName = keyof JobRequests;
 export const JOB_NAMES: readonly JobName[] = [
   'inspect',
   'inject',
+  'bootkit',
   'build',
   'os-image',
   'drives',

@@ -24,6 +24,11 @@ export const commands: Entry[] = [
     load: async () => (await import('./inject.ts')).injectCommand,
   },
   {
+    name: 'bootkit',
+    summary: 'make a bootkit (vmlinuz + initramfs) from the Bootkit OS build output',
+    load: async () => (await import('./bootkit.ts')).bootkitCommand,
+  },
+  {
     name: 'build',
     summary: 'make the installer ISO from a bootkit, an OS image and a site config',
     load: async () => (await import('./build.ts')).buildCommand,

@@ -10,6 +10,7 @@ import {
   type JobReply,
 } from '../api.ts';
 import { errorValue } from '../errors.ts';
+import { bootkit, parseBootkit } from './bootkit.ts';
 import { build, parseBuild } from './build.ts';
 import { configCheck, parseConfigCheck } from './config-check.ts';
 import { configConvert, parseConfigConvert } from './config-convert.ts';
@@ -26,6 +27,7 @@ export type Registry = { [J in JobName]: JobDefinition<J> };
 export const jobs: Registry = {
   inspect: { name: 'inspect', parse: parseInspect, run: inspect },
   inject: { name: 'inject', parse: parseInject, run: inject },
+  bootkit: { name: 'bootkit', parse: parseBootkit, run: bootkit },
   build: { name: 'build', parse: parseBuild, run: build },
   'os-image': { name: 'os-image', parse: parseOsImage, run: osImage },
   drives: { name: 'drives', parse: parseDrives, run: drives },
