@@ -258,6 +258,8 @@ export interface InjectResult {
 export interface BuildRequest {
   /** Bootkit tar.gz (or an initramfs, with `kernel`). */
   bootkit?: string;
+  /** Or the Bootkit OS build output (emt-bootkit.tar.gz): the bootkit is derived first. */
+  bootkitOs?: string;
   kernel?: string;
   initramfs?: string;
   osImage: string;
@@ -316,6 +318,8 @@ export interface BuildResult {
   seconds: number;
   missingTools: string[];
   manifest: BuildManifestValue;
+  /** With `bootkitOs`: the bootkit derived first. */
+  derivedBootkit?: { from: string; kernelVersion: string; integrity: string };
 }
 
 // ---------------------------------------------------------------- os image

@@ -12,7 +12,7 @@ export const buildCommand: Command = {
   name: 'build',
   summary: 'make the installer ISO from a bootkit, an OS image and a site config',
   usage: [
-    'usage: emt-usb build --bootkit <tar.gz> | --kernel F --initramfs F',
+    'usage: emt-usb build --bootkit <tar.gz> | --kernel F --initramfs F | --bootkit-os <tar.gz>',
     '                     --os-image F [--os-image-sha256 F] [--config F] [--password-file F]',
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
@@ -29,6 +29,8 @@ export const buildCommand: Command = {
     '  /emt-installer.json               manifest: build id, versions, sha256 of every file',
     '  GPT partition 3 (FAT32 EMTCONFIG) the site config and the password hash',
     '',
+    '  --bootkit-os F       start from the Bootkit OS build output (emt-bootkit.tar.gz):',
+    '                       the bootkit is derived first, as `emt-usb bootkit --from` does',
     '  --os-image-sha256 F  sha256sum-style file: the build stops if the image differs',
     '  --password-file F    one line: a password (at most 256 characters, no NUL; stored',
     '                       only as a SHA-512 crypt hash) or a $6$ hash; needs --config.',
@@ -55,6 +57,7 @@ export const buildCommand: Command = {
   async run(args, io, session) {
     const p = parseArgs(args, {
       bootkit: 'string',
+      'bootkit-os': 'string',
       kernel: 'string',
       initramfs: 'string',
       'os-image': 'string',
@@ -91,6 +94,7 @@ export const buildCommand: Command = {
       {
         ...pick({
           bootkit: opt('bootkit'),
+          bootkitOs: opt('bootkit-os'),
           kernel: opt('kernel'),
           initramfs: opt('initramfs'),
           osImageSha256: opt('os-image-sha256'),
@@ -113,6 +117,10 @@ export const buildCommand: Command = {
     );
     session.result(r);
     if (session.json) return 0;
+    if (r.derivedBootkit)
+      io.out(
+        `bootkit derived from ${r.derivedBootkit.from} (kernel ${r.derivedBootkit.kernelVersion}): ${r.derivedBootkit.integrity}`,
+      );
     if (r.missingTools.length) io.err(`warning: the bootkit lacks ${r.missingTools.join(', ')}`);
     io.out(`wrote ${r.iso} (${mib(r.size)}, label ${r.manifest.label}, build ${r.manifest.buildId})`);
     io.out(`sha256 ${r.sha256}  (${r.sha256File})`);

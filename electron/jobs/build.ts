@@ -22,7 +22,7 @@ import { injectInitramfs } from '../initramfs/inject.ts';
 import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile } from '../inputs/input-file.ts';
-import { checkNotAnInput } from '../inputs/output-path.ts';
+import { checkNotAnInput, tempBeside } from '../inputs/output-path.ts';
 import { bootLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
@@ -37,6 +37,7 @@ import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
 import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorriso-engines.ts';
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
+import { bootkit } from './bootkit.ts';
 import { loadConfigSource } from './config-source.ts';
 import { ROOTFS_MODES } from './inject.ts';
 import { cancellable, type JobContext } from './job.ts';
@@ -48,6 +49,8 @@ export interface BuildJobOptions {
   kernel?: string;
   initramfs?: string;
   osImage: string;
+  /** What the manifest names as the bootkit (default: the first bootkit file's name). */
+  bootkitSource?: string;
   /** A sha256sum-style file for the OS image. */
   osImageSha256?: string;
   config?: string;
@@ -287,7 +290,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
           tool: { name: 'emt-usb', version: toolVersion },
           xorriso,
           bootkit: {
-            source: basename(bootInputs[0]!),
+            source: o.bootkitSource ?? basename(bootInputs[0]!),
             sha256: bootkitSha,
             kernelVersion: kernelInfo.version,
           },
@@ -478,6 +481,7 @@ export function parseBuild(raw: unknown): BuildRequest {
   const o: BuildRequest = { osImage: r.path('osImage'), out: r.path('out') };
   for (const k of [
     'bootkit',
+    'bootkitOs',
     'kernel',
     'initramfs',
     'osImageSha256',
@@ -511,13 +515,41 @@ export function parseBuild(raw: unknown): BuildRequest {
 
 /** The build job in the one job shape. */
 export async function build(o: BuildRequest, ctx: JobContext<ProgressValue>): Promise<BuildResult> {
-  const { rootfs, ...rest } = o;
-  return cancellable(ctx.signal, `build of ${o.out}`, () =>
-    buildInstaller({
-      ...rest,
-      ...(rootfs ? { rootfsMode: rootfs } : {}),
-      onProgress: ctx.onProgress,
-      signal: ctx.signal,
-    }),
-  );
+  const { rootfs, bootkitOs, ...rest } = o;
+  return cancellable(ctx.signal, `build of ${o.out}`, async () => {
+    if (!bootkitOs)
+      return buildInstaller({
+        ...rest,
+        ...(rootfs ? { rootfsMode: rootfs } : {}),
+        onProgress: ctx.onProgress,
+        signal: ctx.signal,
+      });
+    // From the Bootkit OS build output: derive the bootkit beside --out first (same
+    // file system, removed at the end), then build from its kernel + initramfs.
+    if (o.bootkit || o.kernel || o.initramfs)
+      throw new UsageError('give --bootkit-os, or --bootkit / --kernel + --initramfs, not both');
+    await checkNotAnInput([o.out, `${o.out}.sha256`], [bootkitOs]);
+    await checkOutput(o.out);
+    const dir = tempBeside(o.out, 'bootkit');
+    try {
+      const kit = await bootkit({ from: bootkitOs, out: dir }, ctx);
+      const r = await buildInstaller({
+        ...rest,
+        kernel: kit.kernel,
+        initramfs: kit.initramfs,
+        bootkitSource: basename(bootkitOs),
+        ...(rootfs ? { rootfsMode: rootfs } : {}),
+        onProgress: ctx.onProgress,
+        signal: ctx.signal,
+      });
+      return {
+        ...r,
+        stages: [{ stage: 'bootkit', seconds: kit.seconds }, ...r.stages],
+        seconds: r.seconds + kit.seconds,
+        derivedBootkit: { from: bootkitOs, kernelVersion: kit.kernelVersion, integrity: kit.integrity },
+      };
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 }

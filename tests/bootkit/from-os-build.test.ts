@@ -8,9 +8,12 @@ import { chooseBootFiles, type OsBuildScan } from '../../electron/bootkit/from-o
 import { EmtError } from '../../electron/errors.ts';
 import { walkInitramfs } from '../../electron/initramfs/segments.ts';
 import { bootkit } from '../../electron/jobs/bootkit.ts';
+import { build } from '../../electron/jobs/build.ts';
 import { quietContext } from '../../electron/jobs/job.ts';
+import { sampleBootkitOs } from '../fixtures/sample-bootkit-os.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
 import { makeSyntheticOsBuild, type SyntheticOsBuild } from '../fixtures/synthetic-os-build.ts';
+import { seededBytes } from '../iso/build-fixture.ts';
 
 let parent: string;
 let one: SyntheticOsBuild;
@@ -209,5 +212,35 @@ describe('emt-usb bootkit (CLI)', () => {
     expect(ok.code).toBe(0);
     const last = JSON.parse(ok.stdout.trim().split('\n').at(-1)!);
     expect(last).toMatchObject({ type: 'result', kernelVersion: one.versions[0] });
+  });
+});
+
+describe('build --bootkit-os', () => {
+  it('goes from the Bootkit OS build output to the installer ISO in one job, leaving only the ISO', async () => {
+    const os = await sampleBootkitOs();
+    const dir = mkdtempSync(join(parent, 'build-'));
+    const image = join(parent, 'os.img');
+    writeFileSync(image, seededBytes('bootkit-os', 2 * 2 ** 20));
+    const out = join(dir, 'installer.iso');
+    const r = await build(
+      { bootkitOs: os.tarball, osImage: image, out, sourceDateEpoch: 1700000000 },
+      quietContext(),
+    );
+    expect(r.derivedBootkit).toMatchObject({ from: os.tarball, kernelVersion: os.kernelVersion });
+    expect(r.stages[0]!.stage).toBe('bootkit');
+    expect(r.manifest.bootkit).toMatchObject({
+      source: 'emt-bootkit.tar.gz',
+      kernelVersion: os.kernelVersion,
+    });
+    expect(readdirSync(dir).sort()).toEqual(['installer.iso', 'installer.iso.sha256']);
+    const e = await fails(
+      build(
+        { bootkitOs: os.tarball, bootkit: os.tarball, osImage: image, out: join(dir, 'b.iso') },
+        quietContext(),
+      ),
+    );
+    expect(e.message).toMatch(/--bootkit-os, or --bootkit/);
+    const same = await fails(build({ bootkitOs: out, osImage: image, out }, quietContext()));
+    expect(same.code).toBe('OUT_IS_INPUT');
   });
 });

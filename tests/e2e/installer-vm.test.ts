@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emtOsImage, OS_BOOTED, OS_DONE } from '../fixtures/emt-os-image.ts';
-import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
+import { sampleBootkitOs } from '../fixtures/sample-bootkit-os.ts';
 import { bootVm, tail } from './qemu.ts';
 
 const run = promisify(execFile);
@@ -81,7 +81,7 @@ const fatCat = (img: string, path: string): string =>
 describe.skipIf(!isRoot)('installer-scripts in a VM: USB stick -> NVMe', () => {
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'emt-installer-vm-'));
-    const [kit, os] = await Promise.all([sampleBootkit('gzip'), emtOsImage('gzip')]);
+    const [kitOs, os] = await Promise.all([sampleBootkitOs(), emtOsImage('gzip')]);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tech@site', '-f', join(work, 'key')]);
     sshKey = (await readFile(join(work, 'key.pub'), 'utf8')).trim();
     const config = join(work, 'config-file');
@@ -122,8 +122,10 @@ describe.skipIf(!isRoot)('installer-scripts in a VM: USB stick -> NVMe', () => {
       [
         join(repo, 'bin/emt-usb.js'),
         'build',
-        '--bootkit',
-        kit.tarball,
+        // From the Bootkit OS build output: the whole chain (iso-boot and flash-boot
+        // tests build from the published bootkit tarball).
+        '--bootkit-os',
+        kitOs.tarball,
         '--os-image',
         os.image,
         '--os-image-sha256',
