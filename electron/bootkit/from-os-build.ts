@@ -7,6 +7,7 @@
 //   scan the tarball (until /boot is done) -> check kernel + initramfs
 //   -> (drop /boot from the rootfs) -> append rootfs.tar.gz -> rename -> (pack)
 import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -239,7 +240,11 @@ export async function dropBoot(
       source,
       gunzip,
       async (chunks: AsyncIterable<Buffer>) => {
-        for await (const c of chunks) walker.push(c);
+        for await (const c of chunks) {
+          walker.push(c);
+          // Backpressure: the gzip side is the slow one; never queue the tarball in memory.
+          if (gzip.writableNeedDrain) await once(gzip, 'drain');
+        }
         walker.end();
         // The end-of-archive marker: two zero blocks.
         gzip.end(Buffer.alloc(1024));
