@@ -30,7 +30,7 @@ async function randomFile(path: string, bytes: number): Promise<void> {
   const zero = Buffer.alloc(MiB);
   for (let done = 0; done < bytes; done += MiB) {
     if (!ws.write(c.update(zero).subarray(0, Math.min(MiB, bytes - done))))
-      await new Promise((r) => ws.once('drain', r));
+      await new Promise<void>((r) => ws.once('drain', () => r()));
   }
   await new Promise<void>((res, rej) => ws.end((e?: Error | null) => (e ? rej(e) : res())));
 }

@@ -33,6 +33,12 @@ export const S = {
     step1: '1. Bootkit',
     step1Hint: 'The Edge Microvisor Bootkit (.tar.gz), or an initramfs.',
     bootkitLabel: 'Bootkit file',
+    sourceLegend: 'Start from',
+    sourceBootkit: 'A bootkit (.tar.gz, or an initramfs)',
+    sourceOsBuild: 'The Bootkit OS build output (emt-bootkit.tar.gz)',
+    osBuildLabel: 'Bootkit OS build output',
+    osBuildHint:
+      'The root file system tarball the Bootkit OS build writes, with the kernel and the dracut initramfs under /boot. The bootkit is made from it as the first build stage.',
     inspecting: 'Looking inside the bootkit…',
     notBootkitTitle: 'This file cannot be used as the bootkit',
     notBootkitNext:
@@ -95,6 +101,7 @@ export const S = {
     needInputs: 'Choose the bootkit, the OS image and where to save the installer.',
     building: 'Building the installer',
     stageNames: {
+      bootkit: 'Make the bootkit from the OS build',
       open: 'Open the bootkit',
       inspect: 'Read the kernel',
       verify: 'Check the OS image',

@@ -15,6 +15,7 @@ import { listDrives } from '../../electron/flash/drive-list.ts';
 import { resolveTarget } from '../../electron/flash/targets.ts';
 import { startUiBridge, type UiBridge } from '../../scripts/ui-bridge/server.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
+import { sampleBootkitOs } from '../fixtures/sample-bootkit-os.ts';
 import { isRoot } from '../flash/fixture-image.ts';
 import { seededBytes } from '../iso/build-fixture.ts';
 import { buildRenderer, launch, SHOTS, snapAndCheck } from './browser.ts';
@@ -80,6 +81,7 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await writeFile(os, osBytes);
     await writeFile(`${os}.sha256`, `${sha256(osBytes)}  edge-os.img\n`);
     await writeFile(join(dir, 'kit-path'), kit.tarball);
+    await writeFile(join(dir, 'os-build-path'), (await sampleBootkitOs()).tarball);
     for (const n of [1, 2]) {
       const f = join(dir, `stick${n}.img`);
       execFileSync('truncate', ['-s', '600M', f]);
@@ -388,6 +390,32 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     await expect.poll(() => row.getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
     expect(await row.locator('[data-testid=status]').textContent()).toMatch(/^Cancelled/);
     problems.push(...(await snapAndCheck(page, '12-flash-cancelled')));
+    expect(problems).toEqual([]);
+  });
+
+  it('builds from the Bootkit OS build output: the bootkit is made as the first stage', async () => {
+    const osBuild = await readFile(join(dir, 'os-build-path'), 'utf8');
+    await page.click('nav >> text=Build installer');
+    await page.check('input[name=bootkit-source][value=os-build]');
+    expect(await page.textContent('#bootkit-label')).toBe('Bootkit OS build output');
+    await setPath('#bootkit', osBuild);
+    // No bootkit inspect for the OS build output: its checks are the build's first stage.
+    expect(await page.locator('[data-testid=inspect]').count()).toBe(0);
+    const out = join(dir, 'ui-from-os-build.iso');
+    await page.fill('#out', out);
+    await page.click('[data-testid=build]');
+    await page.waitForSelector('[data-testid=build-result], [data-testid=build-status] [role=alert]', {
+      timeout: 300_000,
+    });
+    expect(await page.textContent('[data-testid=build-status]')).not.toContain('What happened');
+    expect((await page.textContent('[data-testid=result-path]'))!.trim()).toBe(out);
+    expect(await page.locator('.stage.done').count()).toBe(7);
+    expect(await page.locator('.stage .name').first().textContent()).toBe(
+      'Make the bootkit from the OS build',
+    );
+    problems.push(...(await snapAndCheck(page, '13-build-from-os-build')));
+    await page.check('input[name=bootkit-source][value=bootkit]');
+    expect(await page.textContent('#bootkit-label')).toBe('Bootkit file');
     expect(problems).toEqual([]);
   });
 });

@@ -5,8 +5,20 @@
 import type { ProgressValue } from '../../../electron/api.ts';
 
 export const BUILD_STAGES = ['open', 'inspect', 'verify', 'inject', 'images', 'master'] as const;
-const GROUP: Record<string, number> = { open: 0, inspect: 1, verify: 1, inject: 1, images: 2, master: 3 };
+// `bootkit` (made from the Bootkit OS build output) comes first, only when asked for.
+const GROUP: Record<string, number> = {
+  bootkit: -1,
+  open: 0,
+  inspect: 1,
+  verify: 1,
+  inject: 1,
+  images: 2,
+  master: 3,
+};
 const PARENT: Record<string, string> = {
+  scan: 'bootkit',
+  append: 'bootkit',
+  'drop-boot': 'bootkit',
   walk: 'inject',
   rootfs: 'inject',
   stage: 'master',
@@ -24,8 +36,8 @@ export interface StageView {
   seconds: number | null;
 }
 
-export const initialStages = (): StageView[] =>
-  BUILD_STAGES.map((stage) => ({
+export const initialStages = (fromOsBuild = false): StageView[] =>
+  [...(fromOsBuild ? ['bootkit'] : []), ...BUILD_STAGES].map((stage) => ({
     stage,
     state: 'pending',
     done: 0,

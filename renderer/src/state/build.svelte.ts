@@ -10,6 +10,8 @@ import { initialStages, type StageView } from '../lib/build-stages.ts';
 import { type ConfigForm, emptyForm, type Issue } from '../lib/config-form.ts';
 
 export const build = $state({
+  /** What the bootkit field holds: a bootkit, or the Bootkit OS build output it is made from. */
+  bootkitSource: 'bootkit' as 'bootkit' | 'os-build',
   bootkit: '',
   inspecting: false,
   inspect: null as InspectResult | null,
