@@ -499,7 +499,8 @@ export interface BootkitResult {
   initramfsSize: number;
   dracutSegments: number;
   rootfsSegmentOffset: number;
-  rootfs: { source: 'tarball' | 'without-boot'; size: number; sha256: string; droppedEntries: number };
+  /** sha256 of rootfs.tar.gz: only computed with `sha256` or `dropBoot` (else null). */
+  rootfs: { source: 'tarball' | 'without-boot'; size: number; sha256: string | null; droppedEntries: number };
   pack: string | null;
   scan: { readWhole: boolean; bytesScanned: number; tarballSize: number; kernels: string[] };
   /** How the tarball's integrity was established, in one line. */

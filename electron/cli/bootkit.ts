@@ -80,7 +80,7 @@ export const bootkitCommand: Command = {
       `  ${r.initramfs}: ${mib(r.initramfsSize)}; ${r.dracutSegments} dracut segment(s) kept, rootfs.tar.gz at ${r.rootfsSegmentOffset}`,
     );
     io.out(
-      `  rootfs.tar.gz: ${mib(r.rootfs.size)}, sha256 ${r.rootfs.sha256}` +
+      `  rootfs.tar.gz: ${mib(r.rootfs.size)}${r.rootfs.sha256 ? `, sha256 ${r.rootfs.sha256}` : ''}` +
         (r.rootfs.source === 'without-boot'
           ? ` (without /boot: ${r.rootfs.droppedEntries} entries dropped)`
           : ' (the tarball byte for byte)'),

@@ -107,6 +107,7 @@ export async function bootkit(o: BootkitRequest, ctx: JobContext<ProgressValue>)
       ...(o.dropBoot ? { dropBoot: true } : {}),
       ...(o.pack ? { packTag: o.packTag ?? '' } : {}),
       ...(o.checkWhole ? { checkWhole: true } : {}),
+      ...(o.sha256 ? { hash: true } : {}),
       beforeCommit: async (outputs, tarballSha256) => {
         await checkNotAnInput(outputs, [o.from]);
         if (o.sha256 && tarballSha256 !== o.sha256.toLowerCase())
