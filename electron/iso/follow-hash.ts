@@ -176,11 +176,13 @@ export async function patchFile(path: string, patch: StreamPatch): Promise<void>
     const head = Buffer.alloc(Math.min(patch.headBytes, size));
     await fh.read(head, 0, head.length, 0);
     const r = patch.head(head);
+    if (r.bytes.length !== head.length) throw new Error('a patch changed the length of the head');
     await fh.write(r.bytes, 0, r.bytes.length, 0);
     if (r.tailAt === null) return;
     const tail = Buffer.alloc(Math.max(0, size - r.tailAt));
     await fh.read(tail, 0, tail.length, r.tailAt);
     const t = patch.tail(tail);
+    if (t.length !== tail.length) throw new Error('a patch changed the length of the tail');
     await fh.write(t, 0, t.length, r.tailAt);
   } finally {
     await fh.close();
@@ -216,9 +218,12 @@ export function followHash(path: string, opts: FollowHashOptions = {}): HashFoll
   let stopped = false;
   const patched: Patched = {};
   // The worker asks for the rewritten head, then (at the end) the rewritten tail.
-  const answer = (make: () => Buffer, keep: (b: Buffer) => Record<string, unknown>) => {
+  const answer = (given: Uint8Array, make: () => Buffer, keep: (b: Buffer) => Record<string, unknown>) => {
     try {
       const b = make();
+      // The worker hashes the answer in place of what it read: same length or nothing.
+      if (b.length !== given.length)
+        throw new Error(`a patch changed ${given.length} bytes into ${b.length}`);
       w.postMessage({ patched: b, ...keep(b) });
     } catch (e) {
       w.postMessage({ patched: null, error: (e as Error).message });
@@ -235,6 +240,7 @@ export function followHash(path: string, opts: FollowHashOptions = {}): HashFoll
       } else if (m.head && patch) {
         let tailAt: number | null = null;
         answer(
+          m.head,
           () => {
             const r = patch.head(asBuffer(m.head!));
             tailAt = r.tailAt;
@@ -248,6 +254,7 @@ export function followHash(path: string, opts: FollowHashOptions = {}): HashFoll
         );
       } else if (m.tail && patch) {
         answer(
+          m.tail,
           () => patch.tail(asBuffer(m.tail!)),
           (b) => {
             patched.tail = b;

@@ -6,6 +6,7 @@
 // header with its CRC field zeroed, CRC32 of the entry array; names UTF-16LE,
 // 36 code units at entry offset 56).
 import { crc32 } from 'node:zlib';
+import { IsoError } from './errors.ts';
 import type { StreamPatch } from './follow-hash.ts';
 
 export const SECTOR = 512;
@@ -16,13 +17,12 @@ const MAX_ENTRIES = 4096;
 
 export type GptNameErrorCode = 'NOT_GPT' | 'BAD_GPT' | 'NO_SUCH_PARTITION' | 'BAD_NAME';
 
-export class GptNameError extends Error {
-  override name = 'GptNameError';
-  constructor(
-    readonly code: GptNameErrorCode,
-    message: string,
-  ) {
-    super(message);
+/** A table that cannot be named (a rebuild may meet one in an ISO we did not make). */
+export class GptNameError extends IsoError {
+  declare readonly code: GptNameErrorCode;
+  constructor(code: GptNameErrorCode, message: string) {
+    super(code, message);
+    this.name = 'GptNameError';
   }
 }
 
