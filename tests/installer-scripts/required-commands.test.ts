@@ -114,6 +114,9 @@ describe('the shell lexer', () => {
       cmds('if m; then n; elif o; then p; else q; fi\nwhile r; do s; done\nuntil t; do :; done'),
     ).toEqual(['m', 'n', 'o', 'p', 'q', 'r', 's', 't']);
     expect(cmds('{ u; } 2>>log\n( v )\n! w\nLANG=C x -y\n2>/dev/null y')).toEqual(['u', 'v', 'w', 'x', 'y']);
+    expect(cmds('exec >>"$LOG" 2>&1\nenv LANG=C sort -u\ntimeout 5 nc -z h\nxargs -0 -n 1 rm <list')).toEqual(
+      ['env', 'nc', 'rm', 'sort', 'timeout', 'xargs'],
+    );
     expect(cmds('run_cmd mkfs -t ext4 /dev/x\nrun_stdin chpasswd -e\ncommand -v sgdisk >/dev/null')).toEqual([
       'chpasswd',
       'mkfs',

@@ -393,12 +393,16 @@ export function commandWords(words: Word[], wrappers: ReadonlySet<string>): stri
     found.push(w.text);
     if (!wrappers.has(w.text)) return found;
     // `command -v x` only asks whether x exists; still a command the script relies on.
+    // Between the wrapper and its command: options, env's assignments, redirections,
+    // numbers (timeout's duration, xargs -n's count). `exec >log` runs nothing.
     k++;
-    while (words[k] && words[k]!.literal && words[k]!.text.startsWith('-')) {
-      // timeout's duration is not an option but is not a command either.
-      k++;
+    for (;;) {
+      const x = words[k];
+      if (!x?.literal) break;
+      if (x.text === '<' || x.text === '>') k += 2;
+      else if (x.text.startsWith('-') || ASSIGNMENT.test(x.text) || /^[0-9.]+[smhd]?$/.test(x.text)) k++;
+      else break;
     }
-    if (w.text === 'timeout' && words[k] && /^[0-9.]+[smhd]?$/.test(words[k]!.text)) k++;
     w = words[k];
   }
   return found;
