@@ -150,6 +150,8 @@ export interface InspectRequest {
 export interface ToolCommandValue {
   command: string;
   found: boolean;
+  /** The installer has a fallback: a missing one is reported, never refused. */
+  optional: boolean;
   path: string | null;
   resolved: string | null;
 }

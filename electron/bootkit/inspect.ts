@@ -8,7 +8,13 @@ import { isRootfsEntry, walkInitramfs } from '../initramfs/segments.ts';
 import type { ProgressSink } from '../progress.ts';
 import { type KernelInfo, readKernelVersion } from './kernel-version.ts';
 import { openBootkit } from './open.ts';
-import { checkTools, type RootfsIndex, rootfsIndexer, type ToolResult } from './tool-check.ts';
+import {
+  checkTools,
+  missingCommands,
+  type RootfsIndex,
+  rootfsIndexer,
+  type ToolResult,
+} from './tool-check.ts';
 
 export interface InspectReport {
   source: { kind: 'tarball' | 'pair' | 'initramfs'; inputs: string[] };
@@ -41,7 +47,7 @@ export interface InspectReport {
   tools: ToolResult[];
   /** Names (packages) of the tools not found. */
   missingTools: string[];
-  /** The commands behind them, e.g. ["route"]. */
+  /** The required commands behind them, e.g. ["route"] (optional ones are not counted). */
   missingCommands: string[];
 }
 
@@ -115,7 +121,7 @@ export async function inspectBootkit(
       },
       tools,
       missingTools: tools.filter((t) => !t.found).map((t) => t.name),
-      missingCommands: tools.flatMap((t) => t.commands.filter((c) => !c.found).map((c) => c.command)),
+      missingCommands: tools.flatMap(missingCommands),
     };
   } finally {
     await bk.cleanup();

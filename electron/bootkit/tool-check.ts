@@ -1,4 +1,5 @@
-// Which tools the installer needs are in the bootkit's rootfs.tar.gz. One pass over
+// Which commands the installer needs (installer-scripts/required-commands.txt) are
+// in the bootkit's rootfs.tar.gz. One pass over
 // the tarball reading headers only (data is skipped); symlinks inside the archive
 // (merged /usr: /bin -> usr/bin; tool links like /usr/sbin/lvm) are followed.
 import { posix } from 'node:path';
@@ -8,26 +9,9 @@ import zlib from 'node:zlib';
 import tar from 'tar-stream';
 import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
 import { BootkitError } from './errors.ts';
+import { type RequiredTool, requiredTools } from './required-commands.ts';
 
-/** A tool the installer needs, named as the issue and the packages name it. */
-export interface RequiredTool {
-  /** The package, e.g. "lvm2"; `tools[].name` in reports. */
-  name: string;
-  /** Commands that must all be present, e.g. ["ifconfig", "route"]. */
-  commands: string[];
-  /** Explicit paths (systemd); otherwise usr/bin, usr/sbin, bin, sbin. */
-  paths?: string[];
-}
-
-export const REQUIRED_TOOLS: readonly RequiredTool[] = [
-  { name: 'systemd', commands: ['systemd'], paths: ['usr/lib/systemd/systemd', 'lib/systemd/systemd'] },
-  { name: 'bash', commands: ['bash'] },
-  { name: 'efibootmgr', commands: ['efibootmgr'] },
-  { name: 'gawk', commands: ['gawk'] },
-  { name: 'lvm2', commands: ['lvm'] },
-  { name: 'net-tools', commands: ['ifconfig', 'route'] },
-  { name: 'parted', commands: ['parted'] },
-];
+export type { RequiredCommand, RequiredTool } from './required-commands.ts';
 
 // /usr first: on a merged-/usr rootfs that is where the file is, with no link hop;
 // a classic rootfs has nothing there and falls through to /bin and /sbin.
@@ -36,6 +20,8 @@ const BIN_DIRS = ['usr/bin', 'usr/sbin', 'bin', 'sbin'];
 export interface CommandResult {
   command: string;
   found: boolean;
+  /** The scripts can do without it (a fallback exists): never makes the tool missing. */
+  optional: boolean;
   /** Where it was found, as an absolute path in the rootfs (e.g. "/sbin/parted"). */
   path: string | null;
   /** The file that path leads to after following symlinks, when different. */
@@ -47,7 +33,7 @@ export interface ToolResult {
   name: string;
   /** Same as name (kept for callers that print "name (package ...)"). */
   package: string;
-  /** True when every command of the tool is present. */
+  /** True when every command of the tool is present (optional ones aside). */
   found: boolean;
   /** Path of its (first) command, or null when that one is missing. */
   path: string | null;
@@ -110,30 +96,36 @@ export function resolveInRootfs(index: RootfsIndex, path: string): string | null
   return index.files.has(final) ? final : null;
 }
 
+/** Checks `tools` (default: our installer-scripts' required-commands.txt) against a rootfs index. */
 export function checkTools(
   index: RootfsIndex,
-  tools: readonly RequiredTool[] = REQUIRED_TOOLS,
+  tools: readonly RequiredTool[] = requiredTools(),
 ): ToolResult[] {
   return tools.map((t) => {
-    const commands = t.commands.map((command): CommandResult => {
-      const candidates = t.paths ?? BIN_DIRS.map((d) => `${d}/${command}`);
+    const commands = t.commands.map(({ command, optional, paths }): CommandResult => {
+      const candidates = paths ?? BIN_DIRS.map((d) => `${d}/${command}`);
       for (const c of candidates) {
         const r = resolveInRootfs(index, c);
-        if (r !== null) return { command, found: true, path: `/${c}`, resolved: r === c ? null : `/${r}` };
+        if (r !== null)
+          return { command, found: true, optional, path: `/${c}`, resolved: r === c ? null : `/${r}` };
       }
-      return { command, found: false, path: null, resolved: null };
+      return { command, found: false, optional, path: null, resolved: null };
     });
     const first = commands[0]!;
     return {
       name: t.name,
       package: t.name,
-      found: commands.every((c) => c.found),
+      found: commands.every((c) => c.found || c.optional),
       path: first.path,
       resolved: first.resolved,
       commands,
     };
   });
 }
+
+/** The required commands a tool lacks (optional ones are not counted). */
+export const missingCommands = (t: ToolResult): string[] =>
+  t.commands.filter((c) => !c.found && !c.optional).map((c) => c.command);
 
 /**
  * A writable that takes the bytes of a rootfs.tar.gz and indexes its names. Await

@@ -27,11 +27,12 @@ export function formatInspect(r: InspectResult): string[] {
       : 'rootfs.tar.gz: MISSING (this initramfs cannot carry the installer)',
   );
   out.push('');
-  out.push('  tool        command     found  path');
+  out.push('  package       command     found  path');
   for (const t of r.tools) {
     for (const c of t.commands) {
+      const found = c.found ? 'yes' : c.optional ? 'no (optional)' : 'NO';
       out.push(
-        `  ${t.name.padEnd(11)} ${c.command.padEnd(11)} ${(c.found ? 'yes' : 'NO').padEnd(6)} ${c.path ?? ''}${c.resolved ? ` -> ${c.resolved}` : ''}`,
+        `  ${t.name.padEnd(13)} ${c.command.padEnd(11)} ${found.padEnd(6)} ${c.path ?? ''}${c.resolved ? ` -> ${c.resolved}` : ''}`,
       );
     }
   }
@@ -41,7 +42,7 @@ export function formatInspect(r: InspectResult): string[] {
       ? `missing tools: ${r.tools
           .filter((t) => !t.found)
           .map((t) => {
-            const cmds = t.commands.filter((c) => !c.found).map((c) => c.command);
+            const cmds = t.commands.filter((c) => !c.found && !c.optional).map((c) => c.command);
             return cmds.length === 1 && cmds[0] === t.name ? t.name : `${t.name} (${cmds.join(', ')})`;
           })
           .join(', ')} (the installer needs them)`
@@ -60,9 +61,10 @@ export const inspectCommand: Command = {
     '',
     'Reads a bootkit without changing it: the kernel version from the bzImage header,',
     'every initramfs segment (offset, codec, entry count, uncompressed size), whether',
-    'rootfs.tar.gz is present and its size, and where each tool the installer needs',
-    'sits in the rootfs: systemd, bash, efibootmgr, gawk, lvm2 (lvm), net-tools',
-    '(ifconfig, route), parted. Symlinks inside the rootfs (merged /usr) are followed.',
+    'rootfs.tar.gz is present and its size, and where each command the installer',
+    'runs sits in the rootfs, by package: the list in installer-scripts/required-commands.txt',
+    '(systemd, bash, util-linux, parted, lvm2, e2fsprogs, passwd, efibootmgr, gawk,',
+    'net-tools, coreutils...). Symlinks inside the rootfs (merged /usr) are followed.',
     '',
     '  --json   progress and the report as JSON lines (see README: --json)',
     '',

@@ -68,8 +68,8 @@ export const CONFIG_LABEL = 'EMTCONFIG';
 
 /**
  * The per-stick config partition: by GPT name EMTCONFIG, else a basic-data
- * partition whose FAT label is EMTCONFIG (xorriso names appended partitions
- * "AppendedN", so the label is what identifies ours).
+ * partition whose FAT label is EMTCONFIG (ISOs built before we named the GPT
+ * partitions read "Appended3" there).
  */
 export function findConfigPartition(
   parts: readonly GptPartition[],

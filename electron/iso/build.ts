@@ -1,6 +1,6 @@
 // The ISO half of `build`: stage the tree, write the manifest, master with xorriso
-// into a temp file beside the output (hashed as it is written), then move it (and
-// `.sha256`) into place. The kernel, the injected initramfs and the two FAT images
+// into a temp file beside the output (hashed as it is written), name the GPT
+// partitions (ESP, EMTCONFIG), then move it (and `.sha256`) into place. The kernel, the injected initramfs and the two FAT images
 // come in ready.
 import { mkdir, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -8,8 +8,9 @@ import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
 import { BuildError } from './build-error.ts';
 import { followHash, type HashFollower } from './follow-hash.ts';
+import { gptNamePatch } from './gpt-names.ts';
 import { type BuildManifest, encodeManifest, hashPayload, MANIFEST_SCHEMA, sha256File } from './manifest.ts';
-import { masterArgs } from './master-args.ts';
+import { GPT_NAMES, masterArgs } from './master-args.ts';
 import { outError, prepareOutput } from './output.ts';
 import { ISO_PATHS, listUserApps, materialize, planMeta, planPayload } from './stage.ts';
 
@@ -132,8 +133,10 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     let size = 0;
     const checksum = (done: number) => progress({ stage: 'checksum', done, total: size, unit: 'bytes' });
     let hashed = 0;
+    // The hash is of the ISO with its GPT partitions named (written when xorriso is done).
     follower = followHash(pending.tmp, {
       ...opt(i.signal),
+      patch: gptNamePatch(GPT_NAMES),
       onHashed: (done) => {
         hashed = done;
         if (size) checksum(done);

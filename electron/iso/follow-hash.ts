@@ -12,13 +12,31 @@
 // a file that shrinks, a final size other than what was hashed, or a first 64 KiB
 // that changed since it was hashed (where a writer would patch a header) makes us
 // hash the finished file again, which is only slower.
-import { stat } from 'node:fs/promises';
+//
+// A patch (the GPT names) rewrites a few bytes at the start and the end once the
+// writer is done: the worker hashes those regions as they will be (it asks the main
+// thread for the rewritten bytes) and the main thread writes them when it finishes.
+import { open, stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { BuildError } from './build-error.ts';
 import { sha256File } from './manifest.ts';
 
+/**
+ * A rewrite of the file's first `headBytes` and, optionally, of everything from
+ * an offset the head names to the end. Pure: called with the written bytes.
+ */
+export interface StreamPatch {
+  headBytes: number;
+  /** The head as it must be, and where the rewritten tail starts (null: no tail). */
+  head(bytes: Buffer): { bytes: Buffer; tailAt: number | null };
+  /** The tail (from tailAt to the end) as it must be, same length. */
+  tail(bytes: Buffer): Buffer;
+}
+
 export interface FollowHashOptions {
   signal?: AbortSignal;
+  /** Applied to the file when the writer is done; the hash is of the patched file. */
+  patch?: StreamPatch;
   /** Bytes hashed so far; starts again from 0 if the finished file is hashed again. */
   onHashed?: (done: number) => void;
 }
@@ -49,15 +67,42 @@ const FOLLOW_WORKER = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { open } = require('node:fs/promises');
 const { createHash } = require('node:crypto');
-const { path, chunk, headBytes, pollMs } = workerData;
+const { path, chunk, headBytes, pollMs, patchHead, maxTail } = workerData;
 let writerDone = false;
-parentPort.on('message', (m) => { if (m === 'done') writerDone = true; });
+let answer = null;
+parentPort.on('message', (m) => {
+  if (m === 'done') writerDone = true;
+  else if (answer) answer(m);
+});
+const ask = (m) => new Promise((res) => { answer = (r) => { answer = null; res(r); }; parentPort.postMessage(m); });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+class Redo extends Error {}
 (async () => {
   let fh;
   try {
     fh = await open(path, 'r');
     const h = createHash('sha256');
+    // Patched regions are held (copied) until the main thread rewrote them.
+    let held = [], heldLen = 0, headDone = !patchHead, tailAt = Infinity;
+    const hold = (b) => { held.push(Buffer.from(b)); heldLen += b.length; if (heldLen > maxTail) throw new Redo('patched tail too long'); };
+    const take = () => { const all = Buffer.concat(held); held = []; heldLen = 0; return all; };
+    const hashSpan = (b, start) => {
+      const cut = Math.max(0, Math.min(b.length, tailAt - start));
+      if (cut > 0) h.update(cut === b.length ? b : b.subarray(0, cut));
+      if (cut < b.length) hold(b.subarray(cut));
+    };
+    const feed = async (b, start) => {
+      if (headDone) return hashSpan(b, start);
+      held.push(Buffer.from(b)); heldLen += b.length;
+      if (heldLen < patchHead) return;
+      const all = take();
+      const r = await ask({ head: all.subarray(0, patchHead) });
+      if (!r.patched) throw new Redo(r.error);
+      headDone = true;
+      if (r.tailAt !== null) tailAt = r.tailAt;
+      hashSpan(r.patched, 0);
+      hashSpan(all.subarray(patchHead), patchHead);
+    };
     const bufs = [Buffer.allocUnsafe(chunk), Buffer.allocUnsafe(chunk)];
     const head = Buffer.alloc(headBytes);
     let headLen = 0, i = 0, pos = 0;
@@ -70,10 +115,11 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
         const cur = bufs[i];
         if (headLen < headBytes) headLen += cur.copy(head, headLen, 0, Math.min(n, headBytes - headLen));
         i ^= 1;
+        const start = pos;
         pos += n;
         issuedDone = writerDone;
         next = fh.read(bufs[i], 0, chunk, pos);
-        h.update(cur.subarray(0, n));
+        await feed(cur.subarray(0, n), start);
         parentPort.postMessage({ bytes: n });
         continue;
       }
@@ -85,6 +131,13 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
       await sleep(pollMs);
       issuedDone = writerDone;
       next = fh.read(bufs[i], 0, chunk, pos);
+    }
+    if (!headDone) throw new Redo('shorter than the patched head');
+    if (tailAt !== Infinity) {
+      if (pos <= tailAt) throw new Redo('ends before the patched tail');
+      const r = await ask({ tail: take() });
+      if (!r.patched) throw new Redo(r.error);
+      h.update(r.patched);
     }
     const again = Buffer.alloc(headLen);
     const r = await fh.read(again, 0, headLen, 0);
@@ -103,6 +156,49 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 type Outcome = { sha256: string; size: number } | { redo: string };
 
+// A tail longer than this is not a GPT backup: hash the patched file afterwards.
+const MAX_TAIL = 16 * 2 ** 20;
+
+const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+/** What a patch made of the bytes the worker saw, to be written when the writer is done. */
+interface Patched {
+  head?: Buffer;
+  tailAt?: number | null;
+  tail?: Buffer;
+}
+
+/** Applies `patch` to the finished file in place (when it could not be done in stream). */
+export async function patchFile(path: string, patch: StreamPatch): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    const { size } = await fh.stat();
+    const head = Buffer.alloc(Math.min(patch.headBytes, size));
+    await fh.read(head, 0, head.length, 0);
+    const r = patch.head(head);
+    if (r.bytes.length !== head.length) throw new Error('a patch changed the length of the head');
+    await fh.write(r.bytes, 0, r.bytes.length, 0);
+    if (r.tailAt === null) return;
+    const tail = Buffer.alloc(Math.max(0, size - r.tailAt));
+    await fh.read(tail, 0, tail.length, r.tailAt);
+    const t = patch.tail(tail);
+    if (t.length !== tail.length) throw new Error('a patch changed the length of the tail');
+    await fh.write(t, 0, t.length, r.tailAt);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function writePatched(path: string, p: Patched): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    if (p.head) await fh.write(p.head, 0, p.head.length, 0);
+    if (p.tail && typeof p.tailAt === 'number') await fh.write(p.tail, 0, p.tail.length, p.tailAt);
+  } finally {
+    await fh.close();
+  }
+}
+
 /**
  * Starts hashing `path` (which exists) as it grows. The caller runs the writer,
  * then calls finish(), or stop() when the writer failed.
@@ -110,16 +206,61 @@ type Outcome = { sha256: string; size: number } | { redo: string };
 export function followHash(path: string, opts: FollowHashOptions = {}): HashFollower {
   const w = new Worker(FOLLOW_WORKER, {
     eval: true,
-    workerData: { path, chunk: CHUNK, headBytes: HEAD, pollMs: POLL_MS },
+    workerData: {
+      path,
+      chunk: CHUNK,
+      headBytes: HEAD,
+      pollMs: POLL_MS,
+      patchHead: opts.patch?.headBytes ?? 0,
+      maxTail: MAX_TAIL,
+    },
   });
   let stopped = false;
+  const patched: Patched = {};
+  // The worker asks for the rewritten head, then (at the end) the rewritten tail.
+  const answer = (given: Uint8Array, make: () => Buffer, keep: (b: Buffer) => Record<string, unknown>) => {
+    try {
+      const b = make();
+      // The worker hashes the answer in place of what it read: same length or nothing.
+      if (b.length !== given.length)
+        throw new Error(`a patch changed ${given.length} bytes into ${b.length}`);
+      w.postMessage({ patched: b, ...keep(b) });
+    } catch (e) {
+      w.postMessage({ patched: null, error: (e as Error).message });
+    }
+  };
   // Never rejects: any trouble while following only means hashing the file again.
   const outcome = new Promise<Outcome>((resolve) => {
     let hashed = 0;
-    w.on('message', (m: { bytes?: number } & Partial<Outcome>) => {
+    w.on('message', (m: { bytes?: number; head?: Uint8Array; tail?: Uint8Array } & Partial<Outcome>) => {
+      const patch = opts.patch;
       if (m.bytes !== undefined) {
         hashed += m.bytes;
         if (!stopped) opts.onHashed?.(hashed);
+      } else if (m.head && patch) {
+        let tailAt: number | null = null;
+        answer(
+          m.head,
+          () => {
+            const r = patch.head(asBuffer(m.head!));
+            tailAt = r.tailAt;
+            return r.bytes;
+          },
+          (b) => {
+            patched.head = b;
+            patched.tailAt = tailAt;
+            return { tailAt };
+          },
+        );
+      } else if (m.tail && patch) {
+        answer(
+          m.tail,
+          () => patch.tail(asBuffer(m.tail!)),
+          (b) => {
+            patched.tail = b;
+            return {};
+          },
+        );
       } else resolve(m as Outcome);
     });
     w.on('error', (e) => resolve({ redo: e.message }));
@@ -153,8 +294,12 @@ export function followHash(path: string, opts: FollowHashOptions = {}): HashFoll
       if ('sha256' in got) {
         // The writer has exited: the file's size now is its final size.
         const { size } = await stat(path);
-        if (size === got.size) return { sha256: got.sha256, size, whileWriting: true };
+        if (size === got.size) {
+          if (opts.patch) await writePatched(path, patched);
+          return { sha256: got.sha256, size, whileWriting: true };
+        }
       }
+      if (opts.patch) await patchFile(path, opts.patch);
       let done = 0;
       const again = await sha256File(path, {
         ...(opts.signal ? { signal: opts.signal } : {}),

@@ -3,15 +3,23 @@
 // stick, BIOS CD and stick), see DESIGN.md "USB layout":
 //   ISO 9660 (+Rock Ridge, Joliet) | GPT + protective MBR (-partition_offset 16)
 //   p2 = ESP (appended, also the El Torito EFI image) | p3 = EMTCONFIG (appended)
-// xorriso 1.5.4 cannot name GPT partitions (they read "Appended2"/"Appended3"):
-// the installer finds EMTCONFIG by its FAT label and type GUID, not by name.
+// xorriso cannot name GPT partitions (they read "Appended2"/"Appended3"): the
+// build names them afterwards (gpt-names.ts, GPT_NAMES). The installer finds
+// EMTCONFIG by GPT name or FAT label, so images from before still work.
 
+import { CONFIG_LABEL } from './config-partition-image.ts';
 import type { Graft } from './stage.ts';
 import { ISO_PATHS } from './stage.ts';
 
 export const ESP_TYPE_GUID = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B';
 /** Microsoft basic data: what Windows, macOS and Linux all mount as FAT. */
 export const BASIC_DATA_TYPE_GUID = 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7';
+
+/** GPT partition names the build writes over xorriso's "AppendedN" (partition 1 stays "ISO9660"). */
+export const GPT_NAMES: ReadonlyMap<number, string> = new Map([
+  [2, 'ESP'],
+  [3, CONFIG_LABEL],
+]);
 
 export interface MasterArgsInput {
   out: string;

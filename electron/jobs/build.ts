@@ -12,7 +12,14 @@ import { fileURLToPath } from 'node:url';
 import type { BuildRequest, BuildResult, JsonObject, ProgressValue } from '../api.ts';
 import { readKernelVersion } from '../bootkit/kernel-version.ts';
 import { openBootkit } from '../bootkit/open.ts';
-import { checkTools, emptyRootfsIndex, indexTarEntry, type RootfsIndex } from '../bootkit/tool-check.ts';
+import { type RequiredTool, requiredTools } from '../bootkit/required-commands.ts';
+import {
+  checkTools,
+  emptyRootfsIndex,
+  indexTarEntry,
+  missingCommands,
+  type RootfsIndex,
+} from '../bootkit/tool-check.ts';
 import { configArtifacts } from '../config/artifacts.ts';
 import { emtConfigPartition, passwordHashFor } from '../config/config-partition.ts';
 import { checkPassword, readPasswordFile } from '../config/password-file.ts';
@@ -123,6 +130,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     password,
     userAppFiles,
     scriptsDir,
+    tools,
     loaders,
     engine,
     xorriso,
@@ -218,7 +226,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       { sha256: string; size: number },
       Awaited<ReturnType<typeof injectInitramfs>>,
     ];
-    const missing = refuseMissingTools(rootfsIndex, bootInputs, Boolean(o.allowMissingTools));
+    const missing = refuseMissingTools(rootfsIndex, tools, bootInputs, Boolean(o.allowMissingTools));
     const userAppHashes = new Map<string, { sha256: string; size: number }>();
     for (const f of userAppFiles)
       userAppHashes.set(join(o.userApps!, f), await sha256File(join(o.userApps!, f), sig));
@@ -373,6 +381,8 @@ async function checkInputs(o: BuildJobOptions) {
         : loaded?.legacyPassword;
   const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
   const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
+  // The scripts' command list, read (and a bad one refused) before the long work.
+  const tools = requiredTools(scriptsDir);
   const loaders = bootLoaders();
   const engine = await resolveEngine(o.engine ?? 'auto');
   const xorriso = await xorrisoVersion(engine);
@@ -387,6 +397,7 @@ async function checkInputs(o: BuildJobOptions) {
     password,
     userAppFiles,
     scriptsDir,
+    tools,
     loaders,
     engine,
     xorriso,
@@ -394,18 +405,15 @@ async function checkInputs(o: BuildJobOptions) {
 }
 
 /** Stage 4: the tool check on the rootfs index the inject made; the tools missing (when allowed). */
-function refuseMissingTools(index: RootfsIndex, bootInputs: string[], allow: boolean) {
-  const missing = checkTools(index).filter((t) => !t.found);
+function refuseMissingTools(
+  index: RootfsIndex,
+  tools: readonly RequiredTool[],
+  bootInputs: string[],
+  allow: boolean,
+) {
+  const missing = checkTools(index, tools).filter((t) => !t.found);
   if (missing.length > 0 && !allow) {
-    const what = missing
-      .map(
-        (t) =>
-          `${t.name} (no ${t.commands
-            .filter((c) => !c.found)
-            .map((c) => c.command)
-            .join(', ')})`,
-      )
-      .join(', ');
+    const what = missing.map((t) => `${t.name} (no ${missingCommands(t).join(', ')})`).join(', ');
     throw new BuildError(
       'MISSING_TOOLS',
       `bootkit ${bootInputs.join(' + ')} lacks what the installer needs: ${what} (--allow-missing-tools builds anyway)`,

@@ -1,6 +1,7 @@
 // `emt-usb inspect` as a user runs it: the JSON shape scripts rely on, exit codes,
 // one-line errors.
 import { afterAll, describe, expect, it } from 'vitest';
+import { requiredTools } from '../../electron/bootkit/required-commands.ts';
 import { jsonResult, parseJsonLines } from '../cli/json-lines.ts';
 import { type SyntheticVariant, syntheticCache } from '../fixtures/synthetic-bootkit.ts';
 import { cli } from '../fixtures/synthetic-cli.ts';
@@ -17,16 +18,12 @@ describe('emt-usb inspect --json', () => {
     expect(j.kernel.version).toBe(b.version);
     expect(j.initramfs.segments).toEqual([expect.objectContaining({ offset: 0, codec: 'gzip', entries: 7 })]);
     expect(j.rootfs).toMatchObject({ present: true, size: expect.any(Number) });
-    expect(j.tools.map((t: { name: string }) => t.name)).toEqual([
-      'systemd',
-      'bash',
-      'efibootmgr',
-      'gawk',
-      'lvm2',
-      'net-tools',
-      'parted',
-    ]);
+    // One entry per package of installer-scripts/required-commands.txt, in its order.
+    expect(j.tools.map((t: { name: string }) => t.name)).toEqual(requiredTools().map((t) => t.name));
+    for (const p of ['systemd', 'bash', 'efibootmgr', 'gawk', 'lvm2', 'net-tools', 'parted', 'util-linux'])
+      expect(j.tools.map((t: { name: string }) => t.name)).toContain(p);
     for (const t of j.tools) expect(t).toMatchObject({ found: true, path: expect.stringMatching(/^\//) });
+    expect(j.missingCommands).toEqual([]);
   });
   it('early microcode + zstd', async () => {
     const j = jsonResult((await cli(['inspect', cache.get('ucode-zstd').tarball, '--json'])).stdout);
@@ -64,8 +61,19 @@ describe('emt-usb inspect --json', () => {
   it('no rootfs.tar.gz: present false, every tool missing', async () => {
     const j = jsonResult((await cli(['inspect', cache.get('no-rootfs').initramfs, '--json'])).stdout);
     expect(j.rootfs).toMatchObject({ present: false, size: null });
-    expect(j.missingTools.length).toBe(7);
+    const tools = requiredTools();
+    // Every package but those whose commands are all optional (gdisk, fdisk: fallbacks exist).
+    expect(j.missingTools).toEqual(
+      tools.filter((t) => t.commands.some((c) => !c.optional)).map((t) => t.name),
+    );
+    expect(j.missingTools).not.toContain('gdisk');
+    // Every required command named; the optional ones (a fallback exists) are not.
+    expect(j.missingCommands).toEqual(
+      tools.flatMap((t) => t.commands.filter((c) => !c.optional).map((c) => c.command)),
+    );
     expect(j.missingCommands).toContain('route');
+    expect(j.missingCommands).toContain('wipefs');
+    expect(j.missingCommands).not.toContain('sgdisk');
   });
 });
 

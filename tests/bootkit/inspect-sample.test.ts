@@ -28,8 +28,12 @@ describe.skipIf(!root)('inspect real sample bootkits', () => {
       // The size reported is the size of the file the kernel unpacks.
       expect(r.rootfs.size).toBeGreaterThan(1_000_000);
       expect(r.initramfs.size).toBe((await readFile(kit.initramfs)).length);
+      // Every command found (installer-scripts/required-commands.txt) sits where a shell finds it.
       for (const t of r.tools)
-        if (t.found) expect(t.path).toMatch(/^\/(usr\/)?s?bin\/|^\/(usr\/)?lib\/systemd\/systemd$/);
+        for (const c of t.commands)
+          if (c.found) expect(c.path).toMatch(/^\/(usr\/)?s?bin\/|^\/(usr\/)?lib\/systemd\/systemd$/);
+      // All the required ones are there but in no-parted (sgdisk is optional and absent).
+      expect(r.missingCommands).toEqual(missing.length ? ['parted'] : []);
     });
   }
   it('--json through the CLI, kernel and initramfs given apart', async () => {

@@ -1,14 +1,16 @@
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parseRequiredCommands, requiredTools } from '../../electron/bootkit/required-commands.ts';
 import {
   checkTools,
   emptyRootfsIndex,
   indexTarEntry,
+  missingCommands,
   type RootfsIndex,
   resolveInRootfs,
   rootfsIndexer,
@@ -48,9 +50,56 @@ describe('tool check over a real tar.gz', () => {
     const nt = r.find((t) => t.name === 'net-tools')!;
     expect(nt.found).toBe(false);
     expect(nt.commands).toEqual([
-      { command: 'ifconfig', found: true, path: '/sbin/ifconfig', resolved: null },
-      { command: 'route', found: false, path: null, resolved: null },
+      { command: 'ifconfig', found: true, optional: false, path: '/sbin/ifconfig', resolved: null },
+      { command: 'route', found: false, optional: false, path: null, resolved: null },
     ]);
+  });
+  it('checks every command of installer-scripts/required-commands.txt, grouped by package', async () => {
+    const list = parseRequiredCommands(
+      await readFile(new URL('../../installer-scripts/required-commands.txt', import.meta.url), 'utf8'),
+      'required-commands.txt',
+    );
+    const r = checkTools(await index(cache.get('gzip').rootfsTar!));
+    expect(r.flatMap((t) => t.commands.map((c) => c.command)).sort()).toEqual(
+      list.map((c) => c.command).sort(),
+    );
+    for (const t of r)
+      for (const c of t.commands)
+        expect(list).toContainEqual(expect.objectContaining({ command: c.command, package: t.name }));
+  });
+  it('a missing required command makes its package missing, named with it; an optional one does not', () => {
+    const all = emptyRootfsIndex();
+    for (const t of requiredTools())
+      for (const c of t.commands) all.files.add(c.paths?.[0] ?? `usr/bin/${c.command}`);
+    expect(checkTools(all).every((t) => t.found)).toBe(true);
+    const noWipefs = { ...all, files: new Set([...all.files].filter((f) => f !== 'usr/bin/wipefs')) };
+    const r = checkTools(noWipefs);
+    expect(r.filter((t) => !t.found).map((t) => [t.name, missingCommands(t)])).toEqual([
+      ['util-linux', ['wipefs']],
+    ]);
+    const noSgdisk = { ...all, files: new Set([...all.files].filter((f) => f !== 'usr/bin/sgdisk')) };
+    const g = checkTools(noSgdisk).find((t) => t.name === 'gdisk')!;
+    expect(g).toMatchObject({ found: true, commands: [{ command: 'sgdisk', found: false, optional: true }] });
+    expect(missingCommands(g)).toEqual([]);
+  });
+  it('a scripts folder with its own list is checked against it; a bad list names its line', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'emt-toollist-'));
+    try {
+      await writeFile(join(d, 'required-commands.txt'), '# ours\nbash bash\nfrob frob-utils  # extra\n');
+      expect(requiredTools(d).map((t) => [t.name, t.commands.map((c) => c.command)])).toEqual([
+        ['bash', ['bash']],
+        ['frob-utils', ['frob']],
+      ]);
+      await writeFile(join(d, 'required-commands.txt'), 'bash bash\nfrob frob-utils sometimes\n');
+      expect(() => requiredTools(d)).toThrow(
+        `${join(d, 'required-commands.txt')} line 2: unknown flag 'sometimes' (optional, indirect, path=...)`,
+      );
+      await rm(join(d, 'required-commands.txt'));
+      // None of its own: ours.
+      expect(requiredTools(d)).toEqual(requiredTools());
+    } finally {
+      await rm(d, { recursive: true, force: true });
+    }
   });
   it('names a missing tool', async () => {
     const r = checkTools(await index(cache.get('no-parted').rootfsTar!));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootLoaders } from '../../electron/iso/boot-loaders.ts';
 import { type MasterIsoInput, masterInstallerIso } from '../../electron/iso/build.ts';
-import { followHash } from '../../electron/iso/follow-hash.ts';
+import { followHash, type StreamPatch } from '../../electron/iso/follow-hash.ts';
 import { sha256File } from '../../electron/iso/manifest.ts';
 import type { XorrisoEngine } from '../../electron/iso/xorriso.ts';
 import { type IsoInputs, makeIsoInputs, masterInput, seededBytes } from './build-fixture.ts';
@@ -81,6 +81,59 @@ describe('followHash', () => {
     await fh.close();
     const r = await follower.finish();
     expect(r).toEqual({ sha256: sha256sum(f), size: 10 * MiB + 5, whileWriting: false });
+  });
+
+  // A patch that flips the first 4 KiB and the last 1000 bytes (tail from a
+  // position the head names), like the GPT names at both ends of an ISO.
+  const flip = (b: Buffer): Buffer => Buffer.from(b.map((x) => x ^ 0x5a));
+  const patch = (size: number): StreamPatch => ({
+    headBytes: 4096,
+    head: (b) => ({
+      bytes: Buffer.concat([flip(b.subarray(0, 4096)), b.subarray(4096)]),
+      tailAt: size - 1000,
+    }),
+    tail: (b) => flip(b),
+  });
+  const patchedBytes = (b: Buffer): Buffer => {
+    const out = Buffer.from(b);
+    flip(b.subarray(0, 4096)).copy(out, 0);
+    flip(b.subarray(b.length - 1000)).copy(out, b.length - 1000);
+    return out;
+  };
+
+  it('with a patch: hashes the patched bytes while following, then writes them', async () => {
+    const f = join(dir, 'stream-patch.bin');
+    await writeFile(f, '');
+    const body = seededBytes('streampatch', 9 * MiB + 77);
+    let seen = 0;
+    const follower = followHash(f, { patch: patch(body.length), onHashed: (d) => (seen = d) });
+    const fh = await open(f, 'r+');
+    // In pieces, so the head arrives before the rest is written.
+    for (let at = 0; at < body.length; at += 3 * MiB) {
+      const piece = body.subarray(at, at + 3 * MiB);
+      await fh.write(piece, 0, piece.length, at);
+      await until(() => seen === Math.min(body.length, at + 3 * MiB), 'the follower to catch up');
+    }
+    await fh.close();
+    const r = await follower.finish();
+    expect((await readFile(f)).equals(patchedBytes(body))).toBe(true);
+    expect(r).toEqual({ sha256: sha256sum(f), size: body.length, whileWriting: true });
+  });
+
+  it('with a patch: when the guards make it hash again, the file is patched first', async () => {
+    const f = join(dir, 'stream-patch-redo.bin');
+    await writeFile(f, '');
+    let seen = 0;
+    const first = seededBytes('redo-before', 8 * MiB);
+    const follower = followHash(f, { patch: patch(5 * MiB), onHashed: (d) => (seen = d) });
+    await writeFile(f, first);
+    await until(() => seen === 8 * MiB, 'the follower to read 8 MiB');
+    // The writer starts over, shorter: the follower's bytes are stale.
+    const body = seededBytes('redo-after', 5 * MiB);
+    await writeFile(f, body);
+    const r = await follower.finish();
+    expect((await readFile(f)).equals(patchedBytes(body))).toBe(true);
+    expect(r).toEqual({ sha256: sha256sum(f), size: 5 * MiB, whileWriting: false });
   });
 
   it('stops on cancel', async () => {

@@ -142,16 +142,31 @@ describe('a built ISO, checked by other tools', () => {
     expect(mbr.subarray(0, 0x1b0).equals(hybrid.subarray(0, 0x1b0))).toBe(true);
   });
 
-  it('passes sgdisk -v, with partitions 2 = ESP and 3 = basic data', () => {
+  it('passes sgdisk -v, with partitions 2 = ESP and 3 = basic data, named so', () => {
     for (const r of [efi, bios]) {
       expect(run('sgdisk', ['-v', r.iso])).toMatch(/No problems found/);
       const parts = gpt(r.iso);
-      expect(parts.map((p) => [p.n, p.code])).toEqual([
-        [1, '0700'],
-        [2, 'EF00'],
-        [3, '0700'],
+      expect(parts.map((p) => [p.n, p.code, p.name])).toEqual([
+        [1, '0700', 'ISO9660'],
+        [2, 'EF00', 'ESP'],
+        [3, '0700', 'EMTCONFIG'],
       ]);
     }
+  });
+
+  it('has the names in the backup GPT too: sgdisk reads them with the primary header gone', async () => {
+    const broken = join(dir, 'no-primary.iso');
+    const bytes = await readFile(efi.iso);
+    bytes.fill(0, 512, 1024);
+    await writeFile(broken, bytes);
+    // sgdisk falls back to the backup table (and warns on stderr).
+    const out = execFileSync('sgdisk', ['-p', broken], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    expect(out).toMatch(/^\s+2\s+\d+\s+\d+\s+\S+ \S+\s+EF00\s+ESP$/m);
+    expect(out).toMatch(/^\s+3\s+\d+\s+\d+\s+\S+ \S+\s+0700\s+EMTCONFIG$/m);
+    await rm(broken);
   });
 
   it('has FAT partitions that fsck.fat passes, holding GRUB and the site config', async () => {
