@@ -395,3 +395,52 @@ describe('11. Ctrl-C and SIGTERM', () => {
     expect(r.tmp).toEqual([]);
   });
 });
+
+describe('7 and 8. config files that would exhaust memory', () => {
+  it('a YAML alias bomb is refused in one line, at once, by config, build and flash', async () => {
+    const d = folder('laughs');
+    let yaml = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [i, n] of [...'bcdefghi'].entries())
+      yaml += `${n}: &${n} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]\n`;
+    const bomb = join(d, 'laughs.yaml');
+    writeFileSync(bomb, `user_name: edge\n${yaml}`);
+    // The same bomb after a legacy config-file's lines, where its YAML tail is parsed.
+    const legacy = join(d, 'laughs-legacy');
+    writeFileSync(legacy, `user_name=edge\nhost_type=container\n${yaml}`);
+    const t = performance.now();
+    for (const f of [bomb, legacy]) {
+      await refused(['config', f], /YAML aliases .* expand past 100 nodes/, f);
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--config', f, '--out', join(d, 'o.iso')],
+        /YAML aliases .* expand past 100 nodes/,
+        f,
+      );
+      await refused(['flash', os, '--config', f, '--device', join(d, 'o.img'), '--yes'], /YAML aliases/, f);
+    }
+    expect(performance.now() - t).toBeLessThan(5000);
+    expect(readdirSync(d).sort()).toEqual(['laughs-legacy', 'laughs.yaml']);
+  });
+
+  it('a config over 4 MiB is refused before it is read, saying the cap and why', async () => {
+    const d = folder('big-config');
+    const big = join(d, 'big.yaml');
+    // Sparse: 150 MB claimed, nothing on disk; a parse would take gigabytes.
+    writeFileSync(big, 'user_name: edge\n');
+    execFileSync('truncate', ['-s', '150M', big]);
+    const just = join(d, 'just-over.yaml');
+    writeFileSync(just, `user_name: edge\n#${'x'.repeat(4 * 2 ** 20)}\n`);
+    const t = performance.now();
+    for (const f of [big, just]) {
+      const cap = /is \d+ bytes; a site config is at most 4194304 bytes \(4 MiB: .*only cost memory\)/;
+      await refused(['config', f], cap, f);
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--config', f, '--out', join(d, 'o.iso')],
+        cap,
+        f,
+      );
+      await refused(['flash', os, '--config', f, '--device', join(d, 'o.img'), '--yes'], cap, f);
+    }
+    expect(performance.now() - t).toBeLessThan(5000);
+    expect(readdirSync(d).sort()).toEqual(['big.yaml', 'just-over.yaml']);
+  });
+});
