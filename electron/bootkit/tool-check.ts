@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
+import { normalizeTarPath, TarArchiveGuard, type TarEntryType } from '../initramfs/tar-safety.ts';
 import { BootkitError } from './errors.ts';
 
 /** A tool the installer needs, named as the issue and the packages name it. */
@@ -143,15 +143,18 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
   const index = emptyRootfsIndex();
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 }); // 16 KiB steps cost more than the inflate
   const extract = tar.extract();
+  const guard = new TarArchiveGuard(displayName);
   extract.on('entry', (header, stream, next) => {
     // Its error is the extractor's (reported once, below).
     stream.on('error', () => {});
     try {
       const type = (header.type ?? 'file') as TarEntryType;
-      checkTarEntry(
-        { name: header.name, type, linkname: header.linkname ?? undefined, size: header.size ?? 0 },
-        displayName,
-      );
+      guard.check({
+        name: header.name,
+        type,
+        linkname: header.linkname ?? undefined,
+        size: header.size ?? 0,
+      });
       indexTarEntry(index, { name: header.name, type, linkname: header.linkname ?? undefined });
     } catch (e) {
       extract.destroy(e as Error);
