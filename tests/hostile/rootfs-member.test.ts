@@ -69,3 +69,46 @@ describe('14. rootfs entries whose parent path runs through a symlink', () => {
     expect(basename(kit)).toBe('clean.tar.gz');
   });
 });
+
+describe('2. a rootfs.tar.gz that is not gzip', () => {
+  for (const codec of ['plain', 'gzip'] as const)
+    it(`a plain tar, in a ${codec} cpio: named, and said what it is (not the outer stream)`, async () => {
+      const kit = craftBootkit(dir, `plain-tar-${codec}`, {
+        codec,
+        rootfs: 'tar --owner=0 --group=0 -cf initramfs/rootfs.tar.gz -C rootfs .',
+      });
+      await refusedByBoth(
+        kit,
+        /rootfs\.tar\.gz.* is a plain \(uncompressed\) tar archive, not gzip-compressed/,
+      );
+    });
+
+  it('an xz tarball and random bytes named rootfs.tar.gz say what they are', async () => {
+    const xz = craftBootkit(dir, 'xz-tar', {
+      rootfs: 'tar --owner=0 --group=0 -cJf initramfs/rootfs.tar.gz -C rootfs .',
+    });
+    await refusedByBoth(xz, /rootfs\.tar\.gz.* is xz-compressed data, not gzip-compressed/);
+    const junk = craftBootkit(dir, 'junk-tar', {
+      rootfs: 'printf "JUNKJUNK%.0s" {1..200} > initramfs/rootfs.tar.gz',
+    });
+    await refusedByBoth(junk, /rootfs\.tar\.gz.* is not gzip data \(it starts with 4a554e4b\)/);
+  });
+
+  it('a gzip rootfs with 4 bytes zeroed inside a gzip cpio: the rootfs is blamed, not the initramfs', async () => {
+    const kit = craftBootkit(dir, 'zeroed-rootfs', {
+      codec: 'gzip',
+      rootfs: [
+        'tar --owner=0 --group=0 -czf initramfs/rootfs.tar.gz -C rootfs .',
+        'n=$(stat -c %s initramfs/rootfs.tar.gz)',
+        'printf "\\0\\0\\0\\0" | dd of=initramfs/rootfs.tar.gz bs=1 seek=$((n / 2)) conv=notrunc status=none',
+      ].join(' && '),
+    });
+    const r = await refused(['inspect', kit], /rootfs\.tar\.gz/);
+    expect(r.err[0]).not.toMatch(/gzip stream at offset 0 in/);
+    const out = join(dirname(kit), 'out.img');
+    await refused(
+      ['inject', '--bootkit', kit, '--installer-scripts', scripts, '--out', out],
+      /rootfs\.tar\.gz/,
+    );
+  });
+});
