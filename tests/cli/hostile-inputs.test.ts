@@ -444,3 +444,32 @@ describe('7 and 8. config files that would exhaust memory', () => {
     expect(readdirSync(d).sort()).toEqual(['big.yaml', 'just-over.yaml']);
   });
 });
+
+describe('13. flash --config-image that is not an EMTCONFIG image of ours', () => {
+  it('random bytes, an empty file, a sparse 200 MB file: refused before a byte is written', async () => {
+    const d = folder('cfg-image');
+    const target = join(d, 'stick.img');
+    writeFileSync(target, 'precious\n');
+    const cases: [string, (p: string) => void, RegExp][] = [
+      ['random.img', (p) => writeFileSync(p, seededBytes('cfg-random', 1000)), /is not a FAT file system/],
+      ['empty.img', (p) => writeFileSync(p, ''), /is empty, not a FAT file system/],
+      [
+        'huge.img',
+        (p) => execFileSync('truncate', ['-s', '200M', p]),
+        /is 209715200 bytes; an EMTCONFIG image is at most 67108864 bytes/,
+      ],
+    ];
+    for (const [name, make, msg] of cases) {
+      const img = join(d, name);
+      make(img);
+      const r = await cli(['flash', os, '--config-image', img, '--device', target, '--yes']);
+      expect(r.code, r.err.join('\n')).toBe(2);
+      expect(r.err.join('\n')).toMatch(
+        new RegExp(`config image ${img.replace(/[.]/g, '\\.')}: ${msg.source}`),
+      );
+      expect(r.out.join('\n')).not.toMatch(/written and verified/);
+    }
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d).sort()).toEqual(['empty.img', 'huge.img', 'random.img', 'stick.img']);
+  });
+});
