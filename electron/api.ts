@@ -316,6 +316,19 @@ export interface BuildResult {
   seconds: number;
   missingTools: string[];
   manifest: BuildManifestValue;
+  /** What was checked of the OS image's content (header and trailer, or the whole stream). */
+  osImageCheck: OsImageCheckValue;
+}
+
+export interface OsImageCheckValue {
+  codec: 'gzip' | 'xz' | 'zstd' | 'raw';
+  /** A checksum was given (and matched). */
+  checksum: boolean;
+  /** 'ends': header and trailer; 'stream': the whole stream decompressed. */
+  mode: 'ends' | 'stream';
+  rawBytes?: number;
+  /** One line saying which, for the build output. */
+  summary: string;
 }
 
 // ---------------------------------------------------------------- os image

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildRequest, BuildResult, JsonObject, ProgressValue } from '../api.ts';
+import type { BuildRequest, BuildResult, JsonObject, OsImageCheckValue, ProgressValue } from '../api.ts';
 import { readKernelVersion } from '../bootkit/kernel-version.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { checkTools, emptyRootfsIndex, indexTarEntry, type RootfsIndex } from '../bootkit/tool-check.ts';
@@ -30,6 +30,12 @@ import { espImage } from '../iso/esp-image.ts';
 import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
 import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
 import { checkOsImage, readSha256File, verifyOsImage } from '../iso/os-image.ts';
+import {
+  checkOsImageEnds,
+  describeOsImageCheck,
+  type OsImageCheck,
+  testOsImageStream,
+} from '../iso/os-image-content.ts';
 import { checkFreeSpace, checkOutput } from '../iso/output.ts';
 import { listUserApps } from '../iso/stage.ts';
 import { checkSourceDateEpoch, volumeLabel } from '../iso/volume-label.ts';
@@ -87,6 +93,8 @@ export interface BuildJobResult {
   seconds: number;
   /** Tools the bootkit lacks (only non-empty with allowMissingTools). */
   missingTools: string[];
+  /** What was checked of the OS image's content, and a line saying so. */
+  osImageCheck: OsImageCheckValue;
 }
 
 /** A checksum file is a line or a few; anything larger is the wrong file. */
@@ -123,6 +131,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     loaders,
     engine,
     xorriso,
+    osCodec,
   } = await checkInputs(o);
 
   const bk = await timed('open', () => openBootkit(bootInputs));
@@ -179,6 +188,12 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
           }),
         ),
       ),
+      // Without a checksum, the OS image's own stream checks are all there is: decode it all, meanwhile.
+      guard(
+        expectedSha !== undefined
+          ? Promise.resolve<OsImageCheck>({ codec: osCodec, checksum: true, mode: 'ends' })
+          : timed('test', () => testOsImageStream(o.osImage, osCodec, isig)),
+      ),
       guard(
         timed('inject', () =>
           injectInitramfs({
@@ -207,12 +222,13 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     ]);
     o.signal?.removeEventListener('abort', stop);
     if (firstError !== undefined) throw firstError;
-    const [kernelInfo, bootkitSha, osHash, injected] = parallel.map(
+    const [kernelInfo, bootkitSha, osHash, osImageCheck, injected] = parallel.map(
       (r) => (r as PromiseFulfilledResult<unknown>).value,
     ) as [
       Awaited<ReturnType<typeof readKernelVersion>>,
       string,
       { sha256: string; size: number },
+      OsImageCheck,
       Awaited<ReturnType<typeof injectInitramfs>>,
     ];
     const missing = refuseMissingTools(rootfsIndex, bootInputs, Boolean(o.allowMissingTools));
@@ -311,6 +327,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       stages,
       seconds: (performance.now() - t0) / 1000,
       missingTools: missing.map((t) => t.name),
+      osImageCheck: { ...osImageCheck, summary: describeOsImageCheck(osImageCheck) },
     };
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
@@ -353,7 +370,8 @@ async function checkInputs(o: BuildJobOptions) {
   // Both files the build writes, the ISO and its checksum, are checked against every input.
   await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);
   await checkOutput(o.out);
-  await checkOsImage(o.osImage);
+  const { size: osImageSize } = await checkOsImage(o.osImage);
+  const osCodec = await checkOsImageEnds(o.osImage, osImageSize);
   const expectedSha = o.osImageSha256
     ? await readSha256File(o.osImageSha256, basename(o.osImage))
     : undefined;
@@ -375,6 +393,7 @@ async function checkInputs(o: BuildJobOptions) {
   const xorriso = await xorrisoVersion(engine);
 
   return {
+    osCodec,
     sde,
     label,
     cmdline,

@@ -473,3 +473,63 @@ describe('13. flash --config-image that is not an EMTCONFIG image of ours', () =
     expect(readdirSync(d).sort()).toEqual(['empty.img', 'huge.img', 'random.img', 'stick.img']);
   });
 });
+
+describe('4. the OS image content', () => {
+  /** 4 MiB of a compressible "disk", gzip-compressed by the real gzip. */
+  const disk = () => {
+    const raw = Buffer.alloc(4 * 2 ** 20);
+    for (let i = 0; i < raw.length; i += 128 * 1024) seededBytes(`disk${i}`, 8192).copy(raw, i);
+    return execFileSync('gzip', ['-n', '-c'], { input: raw, maxBuffer: 1 << 26 });
+  };
+
+  it('random bytes named .raw.gz, a gzip cut short, a gzip with 4 bytes zeroed: exit 2 naming the file, nothing left', async () => {
+    const d = folder('os-bad');
+    const gz = disk();
+    const cases: [string, Buffer, RegExp][] = [
+      ['random.raw.gz', seededBytes('os-random', 3 * 2 ** 20), /is named as gzip but is not gzip data/],
+      ['cut.raw.gz', gz.subarray(0, Math.floor(gz.length / 2)), /its gzip stream is truncated or corrupt/],
+      [
+        'zeroed.raw.gz',
+        Buffer.concat([gz.subarray(0, gz.length / 2), Buffer.alloc(4), gz.subarray(gz.length / 2 + 4)]),
+        /its gzip stream is truncated or corrupt/,
+      ],
+    ];
+    for (const [name, bytes, msg] of cases) {
+      const p = join(d, name);
+      writeFileSync(p, bytes);
+      const before = sha(p);
+      await refused(['build', '--bootkit', kit, '--os-image', p, '--out', join(d, 'o.iso')], msg, p);
+      expect(sha(p)).toBe(before);
+    }
+    expect(readdirSync(d).sort()).toEqual(['cut.raw.gz', 'random.raw.gz', 'zeroed.raw.gz']);
+  });
+
+  it('the build output says which check it made: the whole stream without a checksum, header and trailer with one', async () => {
+    const d = folder('os-good');
+    const p = join(d, 'emt.raw.gz');
+    writeFileSync(p, disk());
+    const plain = await cli(['build', '--bootkit', kit, '--os-image', p, '--out', join(d, 'a.iso')]);
+    expect(plain.code, plain.err.join('\n')).toBe(0);
+    expect(plain.out).toContain(
+      'OS image: gzip, no checksum given (--os-image-sha256): its whole stream was decompressed (4.0 MiB) and is intact',
+    );
+    writeFileSync(`${p}.sha256`, `${sha(p)}  emt.raw.gz\n`);
+    const summed = await cli([
+      'build',
+      '--bootkit',
+      kit,
+      '--os-image',
+      p,
+      '--os-image-sha256',
+      `${p}.sha256`,
+      '--out',
+      join(d, 'b.iso'),
+    ]);
+    expect(summed.code, summed.err.join('\n')).toBe(0);
+    expect(summed.out).toContain(
+      'OS image: gzip, its sha256 matches the given checksum; the gzip header and trailer were checked',
+    );
+    // Without a checksum, no claim of a header-and-trailer check.
+    expect(plain.out.join('\n')).not.toMatch(/header and trailer/);
+  });
+});
