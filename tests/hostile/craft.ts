@@ -2,7 +2,7 @@
 // rootfs (tools present), with the rootfs.tar.gz and the initramfs wrapping chosen
 // by the test. Real tar, cpio and gzip make every byte.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import zlib, { gzipSync } from 'node:zlib';
 import { fileHeader, S_IFREG, trailer } from '../../electron/initramfs/cpio.ts';
@@ -17,8 +17,12 @@ export interface CraftOptions {
    * leave the member at `initramfs/rootfs.tar.gz`. Default: a clean tar.gz of it.
    */
   rootfs?: string;
-  /** How the main cpio is stored in the initramfs. */
-  codec?: 'plain' | 'gzip';
+  /** How the main cpio is stored in the initramfs: a shell compressor (stdin to stdout), or plain. */
+  codec?: 'plain' | 'gzip' | { compress: string };
+  /** The cpio format: newc (070701, default) or crc (070702, with data checksums). */
+  cpio?: 'newc' | 'crc';
+  /** Changes the finished initramfs image's bytes (damage done in code). */
+  damage?: (img: Buffer) => Buffer;
 }
 
 /** Returns the bootkit tar.gz path (in a fresh folder under `parent`). */
@@ -30,8 +34,11 @@ export function craftBootkit(parent: string, name: string, o: CraftOptions = {})
   toyRootfs(join(dir, 'rootfs'), 'gzip');
   sh(o.rootfs ?? 'tar --owner=0 --group=0 -czf initramfs/rootfs.tar.gz -C rootfs .', dir);
   const img = `initramfs-${SYNTHETIC_VERSION}.img`;
-  sh('cd initramfs && find . | LC_ALL=C sort | cpio --quiet -o -H newc > ../main.cpio', dir);
-  sh(o.codec === 'plain' ? `cp main.cpio ${img}` : `gzip -n -c main.cpio > ${img}`, dir);
+  sh(`cd initramfs && find . | LC_ALL=C sort | cpio --quiet -o -H ${o.cpio ?? 'newc'} > ../main.cpio`, dir);
+  const compress =
+    o.codec === 'plain' ? 'cat' : typeof o.codec === 'object' ? o.codec.compress : 'gzip -n -c';
+  sh(`${compress} < main.cpio > ${img}`, dir);
+  if (o.damage) writeFileSync(join(dir, img), o.damage(readFileSync(join(dir, img))));
   writeFileSync(
     join(dir, `vmlinuz-${SYNTHETIC_VERSION}`),
     fakeBzImage(`${SYNTHETIC_VERSION} (crafted) #1 SMP`),
