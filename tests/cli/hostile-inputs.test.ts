@@ -533,3 +533,56 @@ describe('4. the OS image content', () => {
     expect(plain.out.join('\n')).not.toMatch(/header and trailer/);
   });
 });
+
+describe('also cover: flash and build targets', () => {
+  it('flash to a folder, to the image itself, to a null or full character device of our own: refused on stderr', async () => {
+    const d = folder('flash-targets');
+    const img = join(d, 'img.iso');
+    writeFileSync(img, seededBytes('flash-target', 3 * 2 ** 20));
+    const before = sha(img);
+    const targets: [string, RegExp][] = [
+      [join(d, 'adir'), /adir: is neither a drive, a loop device nor a regular file/],
+      [img, /img\.iso: is the image itself/],
+    ];
+    mkdirSync(join(d, 'adir'));
+    if (isRoot) {
+      execFileSync('mknod', [join(d, 'mynull'), 'c', '1', '3']);
+      execFileSync('mknod', [join(d, 'myfull'), 'c', '1', '7']);
+      targets.push(
+        [join(d, 'mynull'), /mynull: is neither a drive/],
+        [join(d, 'myfull'), /myfull: is neither a drive/],
+      );
+    }
+    for (const [t, msg] of targets) {
+      const r = await cli(['flash', img, '--device', t, '--yes', '--log-dir', join(dir, 'flash-logs')]);
+      expect(r.code, r.err.join('\n')).toBe(2);
+      expect(r.err.join('\n')).toMatch(msg);
+      expect(r.out.join('\n')).not.toMatch(/REFUSED|written and verified/);
+    }
+    expect(sha(img)).toBe(before);
+  });
+
+  it('two builds to one output at once: the ISO left matches its .sha256, no temp file stays', async () => {
+    const d = folder('two-builds');
+    const out = join(d, 'k.iso');
+    const run = () =>
+      new Promise<number | null>((res) => {
+        const c = spawn(
+          process.execPath,
+          [bin, 'build', '--bootkit', kit, '--os-image', os, '--out', out, '--json'],
+          {
+            stdio: 'ignore',
+          },
+        );
+        c.on('exit', res);
+      });
+    const codes = await Promise.all([run(), run()]);
+    expect(
+      codes.every((c) => c === 0 || c === 2),
+      String(codes),
+    ).toBe(true);
+    expect(codes).toContain(0);
+    expect(readdirSync(d).sort()).toEqual(['k.iso', 'k.iso.sha256']);
+    expect(readFileSync(`${out}.sha256`, 'utf8').slice(0, 64)).toBe(sha(out));
+  });
+});
