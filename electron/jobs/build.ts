@@ -192,7 +192,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       guard(
         expectedSha !== undefined
           ? Promise.resolve<OsImageCheck>({ codec: osCodec, checksum: true, mode: 'ends' })
-          : timed('test', () => testOsImageStream(o.osImage, osCodec, isig)),
+          : timed('os-test', () => testOsImageStream(o.osImage, osCodec, isig)),
       ),
       guard(
         timed('inject', () =>

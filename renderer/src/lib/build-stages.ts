@@ -7,6 +7,8 @@ import type { ProgressValue } from '../../../electron/api.ts';
 export const BUILD_STAGES = ['open', 'inspect', 'verify', 'inject', 'images', 'master'] as const;
 const GROUP: Record<string, number> = { open: 0, inspect: 1, verify: 1, inject: 1, images: 2, master: 3 };
 const PARENT: Record<string, string> = {
+  // Without a checksum, the OS image's whole stream is tested beside its hash.
+  'os-test': 'verify',
   walk: 'inject',
   rootfs: 'inject',
   stage: 'master',
