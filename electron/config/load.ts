@@ -48,10 +48,11 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
 }
 
 /**
- * Far above any real site config (certificates in write_files included), far
- * below trouble: parsing holds the text several times over in memory.
+ * Far above any real site config (a few certificates in write_files are tens of
+ * KB), far below trouble: a YAML file of many small nodes costs over 100 bytes of
+ * memory per byte of text, so 1 MiB keeps a parse near 150 MB (4 MiB: near 500).
  */
-export const MAX_CONFIG_BYTES = 4 * 2 ** 20;
+export const MAX_CONFIG_BYTES = 2 ** 20;
 
 const tooLarge = (file: string, size: number) =>
   new ConfigError(
@@ -59,7 +60,7 @@ const tooLarge = (file: string, size: number) =>
     [
       {
         path: [],
-        message: `is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} bytes (4 MiB: far above any real config, and parsing a larger one would only cost memory)`,
+        message: `is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} bytes (1 MiB: far above any real config, and parsing a larger one would only cost memory)`,
       },
     ],
     'CONFIG_TOO_LARGE',

@@ -2,7 +2,7 @@
 // before the work, with the cap named; peak RSS of the CLI measured by
 // /usr/bin/time and kept under 500 MB; nothing left in the temp folder.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,5 +150,18 @@ describe('an 8 GiB decompression bomb in the initramfs itself (50 MB on disk)', 
     const code = await new Promise<number | null>((res) => child.on('exit', res));
     expect(stderr).not.toMatch(/EPIPE|at .*\.ts:\d+/);
     expect(code).toBe(0);
+  });
+});
+
+describe('8. a config just under the cap, of the costliest shape (many small nodes)', () => {
+  it('parses within the memory bound', () => {
+    const f = join(dir, 'wide.yaml');
+    let text = 'user_name: edge\nhost_type: container\nwrite_files:\n';
+    for (let i = 0; text.length < 2 ** 20 - 64; i++) text += `  - path: /etc/x${i}\n    content: y\n`;
+    writeFileSync(f, text);
+    const r = measured(['config', f]);
+    expect(r.code, r.err.join('\n')).toBe(0);
+    expect(r.rssMb).toBeLessThan(500);
+    console.log(`1 MiB config of small nodes: peak RSS ${r.rssMb.toFixed(0)} MB, ${r.seconds.toFixed(1)} s`);
   });
 });
