@@ -136,6 +136,10 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
 
   const bk = await timed('open', () => openBootkit(bootInputs));
   const work = await mkdtemp(join(dirname(resolve(o.out)), '.emt-build-'));
+  // Stops the stages that run side by side (and the OS image test, which may run to the end).
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
     if (!bk.kernel) {
       throw new BuildError(
@@ -160,9 +164,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     // rootfs is decompressed once. The first failure stops the others; a refused
     // tool check comes after the inject and discards the new initramfs (in work/).
     const initrd = join(work, 'initrd.img');
-    const inner = new AbortController();
-    const stop = () => inner.abort();
-    o.signal?.addEventListener('abort', stop, { once: true });
     const isig = { signal: inner.signal };
     let firstError: unknown;
     const guard = <T>(p: Promise<T>): Promise<T> =>
@@ -173,6 +174,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       });
     let osDone = 0;
     let rootfsIndex: RootfsIndex = emptyRootfsIndex();
+    // Without a checksum, the OS image's own stream checks are all there is: its
+    // whole stream is decoded in the background, through the stages below too, and
+    // awaited before the ISO is kept.
+    const osTest = guard(
+      expectedSha !== undefined
+        ? Promise.resolve<OsImageCheck>({ codec: osCodec, checksum: true, mode: 'ends' })
+        : timed('os-test', () => testOsImageStream(o.osImage, osCodec, isig)),
+    );
+    osTest.catch(() => {});
     const parallel = await Promise.allSettled([
       guard(timed('inspect', () => readKernelVersion(kernel, bk.kernelName ?? kernel))),
       // The bootkit's own hash (for the build id) on a worker thread, meanwhile.
@@ -187,12 +197,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
             },
           }),
         ),
-      ),
-      // Without a checksum, the OS image's own stream checks are all there is: decode it all, meanwhile.
-      guard(
-        expectedSha !== undefined
-          ? Promise.resolve<OsImageCheck>({ codec: osCodec, checksum: true, mode: 'ends' })
-          : timed('os-test', () => testOsImageStream(o.osImage, osCodec, isig)),
       ),
       guard(
         timed('inject', () =>
@@ -220,15 +224,13 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         ),
       ),
     ]);
-    o.signal?.removeEventListener('abort', stop);
     if (firstError !== undefined) throw firstError;
-    const [kernelInfo, bootkitSha, osHash, osImageCheck, injected] = parallel.map(
+    const [kernelInfo, bootkitSha, osHash, injected] = parallel.map(
       (r) => (r as PromiseFulfilledResult<unknown>).value,
     ) as [
       Awaited<ReturnType<typeof readKernelVersion>>,
       string,
       { sha256: string; size: number },
-      OsImageCheck,
       Awaited<ReturnType<typeof injectInitramfs>>,
     ];
     const missing = refuseMissingTools(rootfsIndex, bootInputs, Boolean(o.allowMissingTools));
@@ -317,10 +319,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
             onProgress: m.onProgress,
             ...(m.signal ? { signal: m.signal } : {}),
           }),
+        // A broken OS image stream found meanwhile refuses the ISO before it is kept.
+        beforeCommit: async () => {
+          await osTest;
+        },
         onProgress: progress,
         ...sig,
       }),
     );
+    const osImageCheck = await osTest;
     return {
       ...r,
       engine,
@@ -335,6 +342,8 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     }
     throw e;
   } finally {
+    o.signal?.removeEventListener('abort', stop);
+    inner.abort();
     await rm(work, { recursive: true, force: true });
     await bk.cleanup();
   }
