@@ -90,8 +90,10 @@ function checkGzipHead(path: string, head: Buffer, size: number): void {
   if (size < 20) throw corrupt(path, `its gzip stream is cut short (${size} bytes)`);
   try {
     // The first 64 KiB must inflate: random bytes after a gzip magic do not.
-    zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    // (Output capped: 64 KiB of deflate may stand for 64 MiB.)
+    zlib.gunzipSync(head, { finishFlush: zlib.constants.Z_SYNC_FLUSH, maxOutputLength: 16 * 2 ** 20 });
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return;
     throw corrupt(path, `its gzip stream does not decode (${(e as Error).message})`);
   }
 }
