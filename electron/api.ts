@@ -322,6 +322,19 @@ export interface BuildResult {
   manifest: BuildManifestValue;
   /** With `bootkitOs`: the bootkit derived first. */
   derivedBootkit?: { from: string; kernelVersion: string; integrity: string };
+  /** What was checked of the OS image's content (header and trailer, or the whole stream). */
+  osImageCheck: OsImageCheckValue;
+}
+
+export interface OsImageCheckValue {
+  codec: 'gzip' | 'xz' | 'zstd' | 'raw';
+  /** A checksum was given (and matched). */
+  checksum: boolean;
+  /** 'ends': header and trailer; 'stream': the whole stream decompressed. */
+  mode: 'ends' | 'stream';
+  rawBytes?: number;
+  /** One line saying which, for the build output. */
+  summary: string;
 }
 
 // ---------------------------------------------------------------- os image

@@ -1,6 +1,5 @@
 // The inspect job: kernel version, initramfs segments, rootfs.tar.gz and the
 // installer's required tools, in one streaming pass over the initramfs.
-import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { Codec } from '../initramfs/codecs.ts';
 import type { CpioEntry } from '../initramfs/cpio.ts';
@@ -81,7 +80,9 @@ export async function inspectBootkit(
           },
           data: async (_e, chunk) => {
             if (sink && !sink.write(chunk)) {
-              await Promise.race([once(sink, 'drain'), index]);
+              // Not once(): a sink error must come through `index`, worded as the member's.
+              const s = sink;
+              await Promise.race([new Promise((res) => s.once('drain', res)), index]);
             }
           },
           end: async () => {

@@ -2,7 +2,7 @@
 // at any depth, streamed out to a temp dir), a vmlinuz + initramfs pair, or an
 // initramfs alone. Callers must call cleanup() when done.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, open, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -107,6 +107,41 @@ export async function openBootkit(inputs: string[]): Promise<OpenedBootkit> {
   };
 }
 
+/**
+ * What a member may expand to on disk, checked on its tar header before a byte is
+ * written: a bzImage is tens of MB; an initramfs is loaded whole into the node's
+ * memory by the boot loader, and none real comes near 2 GiB.
+ */
+export const MAX_MEMBER_BYTES = { kernel: 256 * 2 ** 20, initramfs: 2 * 2 ** 30 } as const;
+
+const mib = (n: number) => `${Math.ceil(n / 2 ** 20)} MiB`;
+
+/** Refuses a member before it is unpacked: over its cap, or bigger than the temp folder's free space. */
+async function checkMemberRoom(
+  tarball: string,
+  name: string,
+  target: 'kernel' | 'initramfs',
+  size: number,
+  dir: string,
+) {
+  const cap = MAX_MEMBER_BYTES[target];
+  if (size > cap)
+    throw new BootkitError(
+      'MEMBER_TOO_LARGE',
+      `${tarball}: ${name} would unpack to ${mib(size)}; a bootkit's ${target} is at most ${mib(cap)} (${target === 'kernel' ? 'a kernel is tens of MB' : 'the boot loader loads it whole into memory'}), so this is not one`,
+      tarball,
+    );
+  const fs = await statfs(dir);
+  const free = fs.bavail * fs.bsize;
+  // Leave a margin: the work that follows writes beside the output, not here, but others share the disk.
+  if (size + 64 * 2 ** 20 > free)
+    throw new BootkitError(
+      'NO_SPACE',
+      `not enough space in the temp folder to unpack ${name} from ${tarball}: ${mib(size)} needed, ${mib(free)} free in ${tmpdir()}`,
+      tarball,
+    );
+}
+
 const isKernelName = (n: string) => /^vmlinu[xz]/.test(n);
 const isInitramfsName = (n: string) => /^(initramfs|initrd)/.test(n);
 
@@ -132,10 +167,17 @@ async function extractTarball(tarball: string): Promise<OpenedBootkit> {
       const rec = { path, name: `${tarball}:${header.name}` };
       if (target === 'kernel') kernel = rec;
       else initramfs = rec;
-      pipeline(stream, createWriteStream(path)).then(
-        () => next(),
-        (e: Error) => next(e),
-      );
+      // A refusal destroys the extractor, and with it this stream: its error is the extractor's.
+      stream.on('error', () => {});
+      checkMemberRoom(tarball, header.name, target, header.size ?? 0, dir)
+        .then(() => pipeline(stream, createWriteStream(path)))
+        .then(
+          () => next(),
+          (e: Error) => {
+            stream.resume();
+            next(e);
+          },
+        );
     });
     try {
       // Big chunks: a bootkit is hundreds of MB and 16 KiB steps cost more than the inflate.
@@ -145,6 +187,7 @@ async function extractTarball(tarball: string): Promise<OpenedBootkit> {
         extract,
       );
     } catch (e) {
+      if (e instanceof BootkitError) throw e;
       throw new BootkitError(
         'BAD_TARBALL',
         `${tarball} is not a readable tar.gz: ${(e as Error).message}`,

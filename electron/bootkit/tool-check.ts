@@ -3,11 +3,12 @@
 // the tarball reading headers only (data is skipped); symlinks inside the archive
 // (merged /usr: /bin -> usr/bin; tool links like /usr/sbin/lvm) are followed.
 import { posix } from 'node:path';
-import { Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
+import { CONTENT_HEAD_BYTES, isGzipHead, notGzipMessage } from '../initramfs/content-kind.ts';
+import { normalizeTarPath, TarArchiveGuard, type TarEntryType } from '../initramfs/tar-safety.ts';
 import { BootkitError } from './errors.ts';
 import { type RequiredTool, requiredTools } from './required-commands.ts';
 
@@ -134,16 +135,28 @@ export const missingCommands = (t: ToolResult): string[] =>
 export function rootfsIndexer(displayName: string): { sink: Writable; index: Promise<RootfsIndex> } {
   const index = emptyRootfsIndex();
   const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 }); // 16 KiB steps cost more than the inflate
+  // Its first bytes, kept to say what the member is when it is not gzip at all.
+  let head = Buffer.alloc(0);
+  const front = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (head.length < CONTENT_HEAD_BYTES)
+        head = Buffer.concat([head, chunk.subarray(0, CONTENT_HEAD_BYTES - head.length)]);
+      cb(null, chunk);
+    },
+  });
   const extract = tar.extract();
+  const guard = new TarArchiveGuard(displayName);
   extract.on('entry', (header, stream, next) => {
     // Its error is the extractor's (reported once, below).
     stream.on('error', () => {});
     try {
       const type = (header.type ?? 'file') as TarEntryType;
-      checkTarEntry(
-        { name: header.name, type, linkname: header.linkname ?? undefined, size: header.size ?? 0 },
-        displayName,
-      );
+      guard.check({
+        name: header.name,
+        type,
+        linkname: header.linkname ?? undefined,
+        size: header.size ?? 0,
+      });
       indexTarEntry(index, { name: header.name, type, linkname: header.linkname ?? undefined });
     } catch (e) {
       extract.destroy(e as Error);
@@ -171,11 +184,13 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
     });
   });
   done.catch(() => {});
-  const flow = pipeline(gunzip, counter)
+  const flow = pipeline(front, gunzip, counter)
     .then(() => done)
     .then(() => index)
     .catch((e: unknown) => {
       if (e instanceof Error && e.name === 'TarSafetyError') throw e;
+      if (!isGzipHead(head))
+        throw new BootkitError('BAD_ROOTFS', notGzipMessage(displayName, head), displayName);
       throw new BootkitError(
         'BAD_ROOTFS',
         `${displayName} is not a valid tar.gz: ${e instanceof Error ? e.message : String(e)}`,
@@ -183,5 +198,5 @@ export function rootfsIndexer(displayName: string): { sink: Writable; index: Pro
       );
     });
   flow.catch(() => {});
-  return { sink: gunzip, index: flow };
+  return { sink: front, index: flow };
 }

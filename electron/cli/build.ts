@@ -124,6 +124,7 @@ export const buildCommand: Command = {
     if (r.missingTools.length) io.err(`warning: the bootkit lacks ${r.missingTools.join(', ')}`);
     io.out(`wrote ${r.iso} (${mib(r.size)}, label ${r.manifest.label}, build ${r.manifest.buildId})`);
     io.out(`sha256 ${r.sha256}  (${r.sha256File})`);
+    io.out(r.osImageCheck.summary);
     io.out(
       `${r.seconds.toFixed(1)} s with ${r.engine} xorriso: ` +
         r.stages.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join(', '),

@@ -145,10 +145,29 @@ export async function main(argv: string[], io: CliIo = defaultIo(), opts: MainOp
   }
 }
 
+/** Streams whose reader has gone (`emt-usb inspect x | head`): further lines are dropped, not a crash. */
+const gone = new WeakSet<NodeJS.WriteStream>();
+const guarded = new WeakSet<NodeJS.WriteStream>();
+function guardPipe(s: NodeJS.WriteStream): NodeJS.WriteStream {
+  if (!guarded.has(s)) {
+    guarded.add(s);
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      gone.add(s);
+    });
+  }
+  return s;
+}
+const writeLine = (s: NodeJS.WriteStream, line: string) => {
+  if (!gone.has(s)) s.write(`${line}\n`);
+};
+
 export function defaultIo(): CliIo {
+  const stdout = guardPipe(process.stdout);
+  const stderr = guardPipe(process.stderr);
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
+    out: (line) => writeLine(stdout, line),
+    err: (line) => writeLine(stderr, line),
     isTty: Boolean(process.stderr.isTTY),
   };
 }

@@ -13,6 +13,28 @@ export interface ParsedSource {
   legacyPassword?: string;
 }
 
+/** Aliases may stand for at most this many nodes: a "billion laughs" file expands without end. */
+export const MAX_ALIAS_COUNT = 100;
+
+function toPlain(doc: ReturnType<typeof parseDocument>, file: string): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    // The yaml package throws a ReferenceError when aliases expand past the count.
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new ConfigError(
+      file,
+      [
+        {
+          path: [],
+          message: `its YAML aliases (*name) expand past ${MAX_ALIAS_COUNT} nodes, as an alias bomb does; write the values out`,
+        },
+      ],
+      'YAML_ALIASES',
+    );
+  }
+}
+
 /** `lineOffset` is how many lines precede `text` in the file (for a legacy YAML tail). */
 export function parseYamlSource(text: string, file: string, lineOffset = 0): ParsedSource {
   const lc = new LineCounter();
@@ -28,7 +50,7 @@ export function parseYamlSource(text: string, file: string, lineOffset = 0): Par
       'YAML_SYNTAX',
     );
   }
-  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const raw = toPlain(doc, file);
   const lineOf = (path: FieldPath): number | undefined => {
     for (let n = path.length; n >= 1; n--) {
       const node = doc.getIn(path.slice(0, n), true);

@@ -147,6 +147,13 @@ export function unsafeName(name: string): boolean {
   return name.split('/').includes('..');
 }
 
+/** newc "crc" (070702) check field: the data bytes summed as unsigned, modulo 2^32. */
+export function byteSum(start: number, data: Uint8Array): number {
+  let s = start;
+  for (let i = 0; i < data.length; i++) s += data[i]!;
+  return s >>> 0;
+}
+
 export interface CpioHandlers {
   /** A header was read. Return false to skip (not receive) its data. */
   entry(e: CpioEntry): boolean | undefined | Promise<boolean | undefined>;
@@ -178,6 +185,8 @@ export class CpioParser {
   private current: CpioEntry | null = null;
   private wanted = false;
   private left = 0;
+  /** Running byte sum of a 070702 regular file's data, to compare with its `check` field. */
+  private sum: number | null = null;
   private readonly where: string;
 
   constructor(
@@ -225,6 +234,7 @@ export class CpioParser {
           i += take;
           this.pos += take;
           this.left -= take;
+          if (this.sum !== null) this.sum = byteSum(this.sum, slice);
           if (this.wanted && take > 0) await this.handlers.data?.(this.current!, slice);
           if (this.left === 0) await this.finishData();
           break;
@@ -323,6 +333,8 @@ export class CpioParser {
     const r = await this.handlers.entry(e);
     this.wanted = r !== false;
     this.left = h.size;
+    // The kernel checks the sum for regular files only (init/initramfs.c, do_copy).
+    this.sum = h.magic === '070702' && (h.mode & S_IFMT) === S_IFREG ? 0 : null;
     this.state = 'data';
     this.acc = [];
     this.accLen = 0;
@@ -330,6 +342,14 @@ export class CpioParser {
   }
 
   private async finishData(): Promise<void> {
+    const e = this.current!;
+    if (this.sum !== null && this.sum !== e.check) {
+      throw new InitramfsError(
+        'CPIO_BAD_CHECKSUM',
+        `cpio entry '${e.name}' at offset ${e.offset} in ${this.where} has a wrong data checksum (header ${hex8(e.check)}, data sums to ${hex8(this.sum)}): the kernel refuses it at boot ("bad data checksum")`,
+      );
+    }
+    this.sum = null;
     if (this.wanted) await this.handlers.end?.(this.current!);
     this.left = pad4(this.pos);
     this.state = 'datapad';

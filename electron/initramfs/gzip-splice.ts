@@ -13,6 +13,7 @@ import { crc32, createInflateRaw, deflateRawSync } from 'node:zlib';
 import zlibInflate from 'pako/lib/zlib/inflate.js';
 import ZStream from 'pako/lib/zlib/zstream.js';
 import { EmtError } from '../errors.ts';
+import { CONTENT_HEAD_BYTES, notGzipMessage } from './content-kind.ts';
 
 export class GzipError extends EmtError {
   constructor(code: string, message: string, file?: string) {
@@ -37,11 +38,11 @@ const FCOMMENT = 16;
 export function gzipHeaderLength(buf: Uint8Array, off: number, file: string): number | null {
   const avail = buf.length - off;
   if (avail < 10) {
-    if (avail >= 1 && buf[off] !== 0x1f) throw notGzip(file, off);
-    if (avail >= 2 && buf[off + 1] !== 0x8b) throw notGzip(file, off);
+    if (avail >= 1 && buf[off] !== 0x1f) throw notGzip(file, buf, off);
+    if (avail >= 2 && buf[off + 1] !== 0x8b) throw notGzip(file, buf, off);
     return null;
   }
-  if (buf[off] !== 0x1f || buf[off + 1] !== 0x8b) throw notGzip(file, off);
+  if (buf[off] !== 0x1f || buf[off + 1] !== 0x8b) throw notGzip(file, buf, off);
   if (buf[off + 2] !== 8)
     throw new GzipError('BAD_GZIP', `${file}: gzip member at byte ${off} is not deflate`, file);
   const flg = buf[off + 3]!;
@@ -64,10 +65,12 @@ export function gzipHeaderLength(buf: Uint8Array, off: number, file: string): nu
   return p > buf.length ? null : p - off;
 }
 
-function notGzip(file: string, off: number): GzipError {
+function notGzip(file: string, buf: Uint8Array, off: number): GzipError {
   return new GzipError(
     'NOT_GZIP',
-    off === 0 ? `${file}: not a gzip file` : `${file}: data after the gzip stream at byte ${off} is not gzip`,
+    off === 0
+      ? `${file}: not a gzip file: ${notGzipMessage('it', buf.subarray(0, CONTENT_HEAD_BYTES))}`
+      : `${file}: data after the gzip stream at byte ${off} is not gzip`,
     file,
   );
 }

@@ -136,3 +136,45 @@ export function ourPaths(entries: Iterable<{ path: string; type: string }>): Our
   }
   return { leaves, dirs };
 }
+
+/**
+ * The checks of one archive, in order: each entry alone (checkTarEntry), then
+ * its place among the earlier ones. An entry (or a hard link's target) whose
+ * parent path runs through a symlink met earlier is refused, as node-tar does:
+ * unpacking it would write wherever the link points (`etc/out -> /tmp/x` then
+ * `etc/out/file`; `s -> .`, `s/s2 -> ..`, `s/s2/file`).
+ */
+export class TarArchiveGuard {
+  /** Symlinks seen so far, by normalized path, with their targets. */
+  private readonly links = new Map<string, string>();
+
+  constructor(
+    private readonly file: string,
+    private readonly ours: OurPaths = NONE,
+  ) {}
+
+  check(e: TarEntryInfo): void {
+    checkTarEntry(e, this.file, this.ours);
+    const path = normalizeTarPath(e.name);
+    this.refuseThroughLink(e, path, 'is under');
+    if (e.type === 'link')
+      this.refuseThroughLink(e, normalizeTarPath(e.linkname ?? ''), 'links to a file under');
+    // Once a symlink, always suspect: tar implementations differ on what a later entry of the same name does to it.
+    if (e.type === 'symlink') this.links.set(path, e.linkname ?? '');
+  }
+
+  private refuseThroughLink(e: TarEntryInfo, path: string, how: string): void {
+    if (this.links.size === 0) return;
+    for (let i = path.indexOf('/'); i > 0; i = path.indexOf('/', i + 1)) {
+      const parent = path.slice(0, i);
+      const target = this.links.get(parent);
+      if (target !== undefined)
+        throw new TarSafetyError(
+          'THROUGH_SYMLINK',
+          `${this.file}: entry '${e.name}' ${how} '${parent}', a symlink (-> '${target}'): unpacking it would write wherever that link points`,
+          this.file,
+          e.name,
+        );
+    }
+  }
+}

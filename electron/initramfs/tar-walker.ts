@@ -6,8 +6,8 @@
 // Format: POSIX ustar + pax (IEEE 1003.1-2008 "pax Interchange Format"), GNU tar
 // long names ('L'/'K') and old GNU sparse ('S' with extension blocks).
 import {
-  checkTarEntry,
   type OurPaths,
+  TarArchiveGuard,
   type TarEntryInfo,
   type TarEntryType,
   TarSafetyError,
@@ -131,7 +131,11 @@ export class TarWalker {
   private dropping = false;
   private current: WalkedEntry | null = null;
 
-  constructor(private readonly opts: TarWalkerOptions) {}
+  private readonly guard: TarArchiveGuard;
+
+  constructor(private readonly opts: TarWalkerOptions) {
+    this.guard = new TarArchiveGuard(opts.file, opts.ours);
+  }
 
   /** Lower bound of the end-of-archive offset: the next header cannot start before it. */
   get minEof(): number {
@@ -269,7 +273,7 @@ export class TarWalker {
       end: 0,
       ...(type === 'symlink' || type === 'link' ? { linkname } : {}),
     };
-    checkTarEntry(entry, this.opts.file, this.opts.ours);
+    this.guard.check(entry);
     this.entries++;
     this.current = entry;
     this.pax = new Map();

@@ -9,6 +9,7 @@ export type BuildErrorCode =
   | 'OS_IMAGE_MISSING'
   | 'OS_IMAGE_UNREADABLE'
   | 'OS_IMAGE_NOT_FILE'
+  | 'OS_IMAGE_CORRUPT'
   | 'BAD_SHA256_FILE'
   | 'SHA256_MISMATCH'
   | 'USER_APPS_BAD'

@@ -37,6 +37,8 @@ export interface MasterIsoInput {
   about: Pick<BuildManifest, 'tool' | 'xorriso' | 'bootkit' | 'kernelCmdline' | 'configSchemaVersion'>;
   /** Runs xorriso with an argv (native or wasm: both give the same bytes). */
   master: (argv: string[], opts: { onProgress: ProgressSink; signal?: AbortSignal }) => Promise<unknown>;
+  /** Last word before the ISO is put in place (a check that ran meanwhile); throwing discards it. */
+  beforeCommit?: () => Promise<void>;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -156,6 +158,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     checksum(hashed);
     const iso = await follower.finish();
     checksum(size);
+    await i.beforeCommit?.();
     const placed = await pending.commit(iso.sha256);
     return {
       iso: placed.iso,

@@ -142,7 +142,7 @@ function fixClock(imports: Imports, dateEpoch: number, memory: () => WasmMemory)
   };
 }
 
-async function startFatFs(image: Buffer, dateEpoch: number): Promise<FatFs.FatFs> {
+async function startFatFs(image: Buffer, dateEpoch: number, readOnly = false): Promise<FatFs.FatFs> {
   const mod = await fatfsWasm();
   const diskio: FatFs.DiskIO = {
     initialize: () => 0,
@@ -152,6 +152,7 @@ async function startFatFs(image: Buffer, dateEpoch: number): Promise<FatFs.FatFs
       return FatFs.RES_OK;
     },
     write: (ff, _pdrv, buff, sector, count) => {
+      if (readOnly) return FatFs.RES_WRPRT;
       image.set(ff.HEAPU8.subarray(buff, buff + count * SECTOR), sector * SECTOR);
       return FatFs.RES_OK;
     },
@@ -369,4 +370,52 @@ export async function makeFatImage(o: FatImageOptions): Promise<Buffer> {
     for (const p of [buf, bw, fp, fs, work]) ff.free(p);
   }
   return image;
+}
+
+/** What readFatFiles found: the FAT type, the boot sector's label, and the files asked for. */
+export interface FatContents {
+  type: FatType;
+  /** Trailing spaces removed. */
+  label: string;
+  /** Each path asked for: its bytes (up to `maxFileBytes`), or null when absent. */
+  files: Map<string, Buffer | null>;
+}
+
+/**
+ * Reads an existing FAT image without changing it: null when the bytes are not a
+ * FAT file system (no boot signature, impossible geometry, or FatFs cannot mount it).
+ */
+export async function readFatFiles(
+  image: Buffer,
+  paths: string[],
+  maxFileBytes = CHUNK,
+): Promise<FatContents | null> {
+  if (image.length < 4 * SECTOR || image.length % SECTOR !== 0) return null;
+  if (image.readUInt16LE(0x1fe) !== 0xaa55 || image.readUInt16LE(0x0b) !== SECTOR) return null;
+  const spc = image.readUInt8(0x0d);
+  if (spc === 0 || (spc & (spc - 1)) !== 0 || image.readUInt8(0x10) === 0) return null;
+  const g = readGeometry(image);
+  if (!(g.clusters > 0)) return null;
+  const ff = await startFatFs(image, FAT_EPOCH_MIN, true);
+  const fs = ff.malloc(FatFs.sizeof_FATFS);
+  const fp = ff.malloc(FatFs.sizeof_FIL);
+  const br = ff.malloc(4);
+  const buf = ff.malloc(maxFileBytes);
+  try {
+    if (ff.f_mount(fs, '', 1) !== FatFs.FR_OK) return null;
+    const files = new Map<string, Buffer | null>();
+    for (const p of paths) {
+      if (ff.f_open(fp, `/${p}`, FatFs.FA_READ) !== FatFs.FR_OK) {
+        files.set(p, null);
+        continue;
+      }
+      check(ff.f_read(fp, buf, maxFileBytes, br), `read ${p}`);
+      files.set(p, Buffer.from(ff.HEAPU8.subarray(buf, buf + ff.getValue(br, 'i32'))));
+      ff.f_close(fp);
+    }
+    const base = g.type === 32 ? 0x47 : 0x2b;
+    return { type: g.type, label: image.toString('latin1', base, base + 11).trimEnd(), files };
+  } finally {
+    for (const p of [buf, br, fp, fs]) ff.free(p);
+  }
 }

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BuildRequest, BuildResult, JsonObject, ProgressValue } from '../api.ts';
+import type { BuildRequest, BuildResult, JsonObject, OsImageCheckValue, ProgressValue } from '../api.ts';
 import { readKernelVersion } from '../bootkit/kernel-version.ts';
 import { openBootkit } from '../bootkit/open.ts';
 import { type RequiredTool, requiredTools } from '../bootkit/required-commands.ts';
@@ -37,6 +37,12 @@ import { espImage } from '../iso/esp-image.ts';
 import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
 import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
 import { checkOsImage, readSha256File, verifyOsImage } from '../iso/os-image.ts';
+import {
+  checkOsImageEnds,
+  describeOsImageCheck,
+  type OsImageCheck,
+  testOsImageStream,
+} from '../iso/os-image-content.ts';
 import { checkFreeSpace, checkOutput } from '../iso/output.ts';
 import { listUserApps } from '../iso/stage.ts';
 import { checkSourceDateEpoch, volumeLabel } from '../iso/volume-label.ts';
@@ -97,6 +103,8 @@ export interface BuildJobResult {
   seconds: number;
   /** Tools the bootkit lacks (only non-empty with allowMissingTools). */
   missingTools: string[];
+  /** What was checked of the OS image's content, and a line saying so. */
+  osImageCheck: OsImageCheckValue;
 }
 
 /** A checksum file is a line or a few; anything larger is the wrong file. */
@@ -134,10 +142,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     loaders,
     engine,
     xorriso,
+    osCodec,
   } = await checkInputs(o);
 
   const bk = await timed('open', () => openBootkit(bootInputs));
   const work = await mkdtemp(join(dirname(resolve(o.out)), '.emt-build-'));
+  // Stops the stages that run side by side (and the OS image test, which may run to the end).
+  const inner = new AbortController();
+  const stop = () => inner.abort();
+  o.signal?.addEventListener('abort', stop, { once: true });
   try {
     if (!bk.kernel) {
       throw new BuildError(
@@ -162,9 +175,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     // rootfs is decompressed once. The first failure stops the others; a refused
     // tool check comes after the inject and discards the new initramfs (in work/).
     const initrd = join(work, 'initrd.img');
-    const inner = new AbortController();
-    const stop = () => inner.abort();
-    o.signal?.addEventListener('abort', stop, { once: true });
     const isig = { signal: inner.signal };
     let firstError: unknown;
     const guard = <T>(p: Promise<T>): Promise<T> =>
@@ -175,6 +185,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       });
     let osDone = 0;
     let rootfsIndex: RootfsIndex = emptyRootfsIndex();
+    // Without a checksum, the OS image's own stream checks are all there is: its
+    // whole stream is decoded in the background, through the stages below too, and
+    // awaited before the ISO is kept.
+    const osTest = guard(
+      expectedSha !== undefined
+        ? Promise.resolve<OsImageCheck>({ codec: osCodec, checksum: true, mode: 'ends' })
+        : timed('os-test', () => testOsImageStream(o.osImage, osCodec, isig)),
+    );
+    osTest.catch(() => {});
     const parallel = await Promise.allSettled([
       guard(timed('inspect', () => readKernelVersion(kernel, bk.kernelName ?? kernel))),
       // The bootkit's own hash (for the build id) on a worker thread, meanwhile.
@@ -216,7 +235,6 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         ),
       ),
     ]);
-    o.signal?.removeEventListener('abort', stop);
     if (firstError !== undefined) throw firstError;
     const [kernelInfo, bootkitSha, osHash, injected] = parallel.map(
       (r) => (r as PromiseFulfilledResult<unknown>).value,
@@ -312,16 +330,22 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
             onProgress: m.onProgress,
             ...(m.signal ? { signal: m.signal } : {}),
           }),
+        // A broken OS image stream found meanwhile refuses the ISO before it is kept.
+        beforeCommit: async () => {
+          await osTest;
+        },
         onProgress: progress,
         ...sig,
       }),
     );
+    const osImageCheck = await osTest;
     return {
       ...r,
       engine,
       stages,
       seconds: (performance.now() - t0) / 1000,
       missingTools: missing.map((t) => t.name),
+      osImageCheck: { ...osImageCheck, summary: describeOsImageCheck(osImageCheck) },
     };
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
@@ -329,6 +353,8 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     }
     throw e;
   } finally {
+    o.signal?.removeEventListener('abort', stop);
+    inner.abort();
     await rm(work, { recursive: true, force: true });
     await bk.cleanup();
   }
@@ -364,7 +390,8 @@ async function checkInputs(o: BuildJobOptions) {
   // Both files the build writes, the ISO and its checksum, are checked against every input.
   await checkNotAnInput([o.out, `${o.out}.sha256`], inputs);
   await checkOutput(o.out);
-  await checkOsImage(o.osImage);
+  const { size: osImageSize } = await checkOsImage(o.osImage);
+  const osCodec = await checkOsImageEnds(o.osImage, osImageSize);
   const expectedSha = o.osImageSha256
     ? await readSha256File(o.osImageSha256, basename(o.osImage))
     : undefined;
@@ -388,6 +415,7 @@ async function checkInputs(o: BuildJobOptions) {
   const xorriso = await xorrisoVersion(engine);
 
   return {
+    osCodec,
     sde,
     label,
     cmdline,

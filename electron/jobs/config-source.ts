@@ -2,36 +2,21 @@
 // config-file), a text, or the app form's values. The same validator for all.
 import type { ConfigSource } from '../api.ts';
 import { ConfigError } from '../config/config-error.ts';
-import { type LoadedConfig, loadConfig, parseConfigText } from '../config/load.ts';
+import { checkConfigTextSize, type LoadedConfig, loadConfig, parseConfigText } from '../config/load.ts';
 import { validateConfig } from '../config/validate.ts';
 import { BadRequestError } from '../errors.ts';
 import { checkInputFile } from '../inputs/input-file.ts';
 import type { RequestReader } from './request.ts';
 
-/** Far above any real site config (certificates in write_files included), far below trouble. */
-export const MAX_CONFIG_BYTES = 4 * 2 ** 20;
-
 export type LoadedSource = Omit<LoadedConfig, 'format'> & { format: LoadedConfig['format'] | 'values' };
 
 export async function loadConfigSource(src: ConfigSource): Promise<LoadedSource> {
   if ('file' in src) {
-    const { size } = await checkInputFile(
-      src.file,
-      (problem) => `${src.file}: cannot read the config: ${problem}`,
-    );
-    if (size > MAX_CONFIG_BYTES)
-      throw new ConfigError(
-        src.file,
-        [{ path: [], message: `is ${size} bytes; a site config is at most ${MAX_CONFIG_BYTES} bytes` }],
-        'CONFIG_TOO_LARGE',
-      );
+    await checkInputFile(src.file, (problem) => `${src.file}: cannot read the config: ${problem}`);
     return loadConfig(src.file);
   }
   if ('text' in src) {
-    if (src.text.length > MAX_CONFIG_BYTES)
-      throw new ConfigError(src.name ?? 'the config', [
-        { path: [], message: `a site config is at most ${MAX_CONFIG_BYTES} bytes` },
-      ]);
+    checkConfigTextSize(src.text, src.name ?? 'the config');
     return parseConfigText(src.text, src.name ?? 'the config');
   }
   const { config, issues } = validateConfig(src.values);

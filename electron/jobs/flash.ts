@@ -2,6 +2,7 @@
 // partition when a site config is given, written and verified.
 //   check inputs -> plan every stick's config (all values checked, nothing
 //   written yet) -> stage them -> write + verify (in-process or elevated) -> clean up
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { FlashProgressValue, FlashRequest, FlashResult, FlashTarget } from '../api.ts';
 import { checkPassword } from '../config/password-file.ts';
@@ -19,6 +20,7 @@ import {
 } from '../flash/stick-config.ts';
 import { resolveTarget } from '../flash/targets.ts';
 import { checkInputFile, imageInput } from '../inputs/input-file.ts';
+import { checkConfigPartitionImage, checkConfigPartitionImageSize } from '../iso/config-partition-image.ts';
 import { loadConfigSource } from './config-source.ts';
 import { appPath } from './drives.ts';
 import { cancellable, type JobContext } from './job.ts';
@@ -82,6 +84,13 @@ const stickSpec = (t: FlashTarget): StickSpec => ({
   },
 });
 
+/** A ready EMTCONFIG image is checked whole before anything is written; its size first. */
+async function checkConfigImage(file: string): Promise<void> {
+  const { size } = await checkInputFile(file, 'config image');
+  checkConfigPartitionImageSize(size, file);
+  await checkConfigPartitionImage(await readFile(file), file);
+}
+
 /** Checks the inputs and builds every stick's EMTCONFIG image (nothing is written yet). */
 export async function planFlash(o: FlashRequest): Promise<StickConfigPlan> {
   if (o.config !== undefined && o.siteConfig !== undefined)
@@ -94,7 +103,7 @@ export async function planFlash(o: FlashRequest): Promise<StickConfigPlan> {
   if (o.passwordFile !== undefined && o.password !== undefined)
     throw new UsageError('give a password file or a password, not both');
   await checkInputFile(o.image, imageInput(o.image));
-  if (o.configImage) await checkInputFile(o.configImage, 'config image');
+  if (o.configImage) await checkConfigImage(o.configImage);
   const loaded = o.siteConfig ? await loadConfigSource({ values: o.siteConfig }) : undefined;
   return planStickConfigs({
     imagePath: resolve(o.image),

@@ -395,3 +395,194 @@ describe('11. Ctrl-C and SIGTERM', () => {
     expect(r.tmp).toEqual([]);
   });
 });
+
+describe('7 and 8. config files that would exhaust memory', () => {
+  it('a YAML alias bomb is refused in one line, at once, by config, build and flash', async () => {
+    const d = folder('laughs');
+    let yaml = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n';
+    for (const [i, n] of [...'bcdefghi'].entries())
+      yaml += `${n}: &${n} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]\n`;
+    const bomb = join(d, 'laughs.yaml');
+    writeFileSync(bomb, `user_name: edge\n${yaml}`);
+    // The same bomb after a legacy config-file's lines, where its YAML tail is parsed.
+    const legacy = join(d, 'laughs-legacy');
+    writeFileSync(legacy, `user_name=edge\nhost_type=container\n${yaml}`);
+    const t = performance.now();
+    for (const f of [bomb, legacy]) {
+      await refused(['config', f], /YAML aliases .* expand past 100 nodes/, f);
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--config', f, '--out', join(d, 'o.iso')],
+        /YAML aliases .* expand past 100 nodes/,
+        f,
+      );
+      await refused(['flash', os, '--config', f, '--device', join(d, 'o.img'), '--yes'], /YAML aliases/, f);
+    }
+    expect(performance.now() - t).toBeLessThan(5000);
+    expect(readdirSync(d).sort()).toEqual(['laughs-legacy', 'laughs.yaml']);
+  });
+
+  it('a config over 1 MiB is refused before it is read, saying the cap and why', async () => {
+    const d = folder('big-config');
+    const big = join(d, 'big.yaml');
+    // Sparse: 150 MB claimed, nothing on disk; a parse would take gigabytes.
+    writeFileSync(big, 'user_name: edge\n');
+    execFileSync('truncate', ['-s', '150M', big]);
+    const just = join(d, 'just-over.yaml');
+    writeFileSync(just, `user_name: edge\n#${'x'.repeat(2 ** 20)}\n`);
+    const t = performance.now();
+    for (const f of [big, just]) {
+      const cap = /is \d+ bytes; a site config is at most 1048576 bytes \(1 MiB: .*only cost memory\)/;
+      await refused(['config', f], cap, f);
+      await refused(
+        ['build', '--bootkit', kit, '--os-image', os, '--config', f, '--out', join(d, 'o.iso')],
+        cap,
+        f,
+      );
+      await refused(['flash', os, '--config', f, '--device', join(d, 'o.img'), '--yes'], cap, f);
+    }
+    expect(performance.now() - t).toBeLessThan(5000);
+    expect(readdirSync(d).sort()).toEqual(['big.yaml', 'just-over.yaml']);
+  });
+});
+
+describe('13. flash --config-image that is not an EMTCONFIG image of ours', () => {
+  it('random bytes, an empty file, a sparse 200 MB file: refused before a byte is written', async () => {
+    const d = folder('cfg-image');
+    const target = join(d, 'stick.img');
+    writeFileSync(target, 'precious\n');
+    const cases: [string, (p: string) => void, RegExp][] = [
+      ['random.img', (p) => writeFileSync(p, seededBytes('cfg-random', 1000)), /is not a FAT file system/],
+      ['empty.img', (p) => writeFileSync(p, ''), /is empty, not a FAT file system/],
+      [
+        'huge.img',
+        (p) => execFileSync('truncate', ['-s', '200M', p]),
+        /is 209715200 bytes; an EMTCONFIG image is at most 67108864 bytes/,
+      ],
+    ];
+    for (const [name, make, msg] of cases) {
+      const img = join(d, name);
+      make(img);
+      const r = await cli(['flash', os, '--config-image', img, '--device', target, '--yes']);
+      expect(r.code, r.err.join('\n')).toBe(2);
+      expect(r.err.join('\n')).toMatch(
+        new RegExp(`config image ${img.replace(/[.]/g, '\\.')}: ${msg.source}`),
+      );
+      expect(r.out.join('\n')).not.toMatch(/written and verified/);
+    }
+    expect(readFileSync(target, 'utf8')).toBe('precious\n');
+    expect(readdirSync(d).sort()).toEqual(['empty.img', 'huge.img', 'random.img', 'stick.img']);
+  });
+});
+
+describe('4. the OS image content', () => {
+  /** 4 MiB of a compressible "disk", gzip-compressed by the real gzip. */
+  const disk = () => {
+    const raw = Buffer.alloc(4 * 2 ** 20);
+    for (let i = 0; i < raw.length; i += 128 * 1024) seededBytes(`disk${i}`, 8192).copy(raw, i);
+    return execFileSync('gzip', ['-n', '-c'], { input: raw, maxBuffer: 1 << 26 });
+  };
+
+  it('random bytes named .raw.gz, a gzip cut short, a gzip with 4 bytes zeroed: exit 2 naming the file, nothing left', async () => {
+    const d = folder('os-bad');
+    const gz = disk();
+    const cases: [string, Buffer, RegExp][] = [
+      ['random.raw.gz', seededBytes('os-random', 3 * 2 ** 20), /is named as gzip but is not gzip data/],
+      ['cut.raw.gz', gz.subarray(0, Math.floor(gz.length / 2)), /its gzip stream is truncated or corrupt/],
+      [
+        'zeroed.raw.gz',
+        Buffer.concat([gz.subarray(0, gz.length / 2), Buffer.alloc(4), gz.subarray(gz.length / 2 + 4)]),
+        /its gzip stream is truncated or corrupt/,
+      ],
+    ];
+    for (const [name, bytes, msg] of cases) {
+      const p = join(d, name);
+      writeFileSync(p, bytes);
+      const before = sha(p);
+      await refused(['build', '--bootkit', kit, '--os-image', p, '--out', join(d, 'o.iso')], msg, p);
+      expect(sha(p)).toBe(before);
+    }
+    expect(readdirSync(d).sort()).toEqual(['cut.raw.gz', 'random.raw.gz', 'zeroed.raw.gz']);
+  });
+
+  it('the build output says which check it made: the whole stream without a checksum, header and trailer with one', async () => {
+    const d = folder('os-good');
+    const p = join(d, 'emt.raw.gz');
+    writeFileSync(p, disk());
+    const plain = await cli(['build', '--bootkit', kit, '--os-image', p, '--out', join(d, 'a.iso')]);
+    expect(plain.code, plain.err.join('\n')).toBe(0);
+    expect(plain.out).toContain(
+      'OS image: gzip, no checksum given (--os-image-sha256): its whole stream was decompressed (4.0 MiB) and is intact',
+    );
+    writeFileSync(`${p}.sha256`, `${sha(p)}  emt.raw.gz\n`);
+    const summed = await cli([
+      'build',
+      '--bootkit',
+      kit,
+      '--os-image',
+      p,
+      '--os-image-sha256',
+      `${p}.sha256`,
+      '--out',
+      join(d, 'b.iso'),
+    ]);
+    expect(summed.code, summed.err.join('\n')).toBe(0);
+    expect(summed.out).toContain(
+      'OS image: gzip, its sha256 matches the given checksum; the gzip header and trailer were checked',
+    );
+    // Without a checksum, no claim of a header-and-trailer check.
+    expect(plain.out.join('\n')).not.toMatch(/header and trailer/);
+  });
+});
+
+describe('also cover: flash and build targets', () => {
+  it('flash to a folder, to the image itself, to a null or full character device of our own: refused on stderr', async () => {
+    const d = folder('flash-targets');
+    const img = join(d, 'img.iso');
+    writeFileSync(img, seededBytes('flash-target', 3 * 2 ** 20));
+    const before = sha(img);
+    const targets: [string, RegExp][] = [
+      [join(d, 'adir'), /adir: is neither a drive, a loop device nor a regular file/],
+      [img, /img\.iso: is the image itself/],
+    ];
+    mkdirSync(join(d, 'adir'));
+    if (isRoot) {
+      execFileSync('mknod', [join(d, 'mynull'), 'c', '1', '3']);
+      execFileSync('mknod', [join(d, 'myfull'), 'c', '1', '7']);
+      targets.push(
+        [join(d, 'mynull'), /mynull: is neither a drive/],
+        [join(d, 'myfull'), /myfull: is neither a drive/],
+      );
+    }
+    for (const [t, msg] of targets) {
+      const r = await cli(['flash', img, '--device', t, '--yes', '--log-dir', join(dir, 'flash-logs')]);
+      expect(r.code, r.err.join('\n')).toBe(2);
+      expect(r.err.join('\n')).toMatch(msg);
+      expect(r.out.join('\n')).not.toMatch(/REFUSED|written and verified/);
+    }
+    expect(sha(img)).toBe(before);
+  });
+
+  it('two builds to one output at once: the ISO left matches its .sha256, no temp file stays', async () => {
+    const d = folder('two-builds');
+    const out = join(d, 'k.iso');
+    const run = () =>
+      new Promise<number | null>((res) => {
+        const c = spawn(
+          process.execPath,
+          [bin, 'build', '--bootkit', kit, '--os-image', os, '--out', out, '--json'],
+          {
+            stdio: 'ignore',
+          },
+        );
+        c.on('exit', res);
+      });
+    const codes = await Promise.all([run(), run()]);
+    expect(
+      codes.every((c) => c === 0 || c === 2),
+      String(codes),
+    ).toBe(true);
+    expect(codes).toContain(0);
+    expect(readdirSync(d).sort()).toEqual(['k.iso', 'k.iso.sha256']);
+    expect(readFileSync(`${out}.sha256`, 'utf8').slice(0, 64)).toBe(sha(out));
+  });
+});

@@ -107,6 +107,31 @@ describe('parser against GNU cpio', () => {
     const sum = [...odd.data].reduce((a, b) => (a + b) >>> 0, 0);
     expect(odd.e.check).toBe(sum);
   });
+  it('refuses a 070702 file whose data checksum is wrong, as the kernel does', async () => {
+    sh('cd t && find . | LC_ALL=C sort | cpio --quiet -o -H crc > ../t.crc.cpio');
+    const buf = readFileSync(join(work, 't.crc.cpio'));
+    const at = buf.indexOf(Buffer.from('odd\0')) - 110;
+    // The check field is the 13th: 6 magic bytes, then 12 fields of 8 hex digits.
+    const check = Number.parseInt(buf.toString('latin1', at + 6 + 12 * 8, at + 6 + 13 * 8), 16);
+    const wrong = Buffer.from(buf);
+    wrong.write(((check + 1) >>> 0).toString(16).padStart(8, '0'), at + 6 + 12 * 8, 'latin1');
+    for (const step of [1, 7, 100000]) {
+      const err = await parseAll(wrong, step).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InitramfsError);
+      expect((err as InitramfsError).code).toBe('CPIO_BAD_CHECKSUM');
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `cpio entry 'odd' at offset ${at} in test.cpio has a wrong data checksum .*bad data checksum`,
+        ),
+      );
+    }
+    // A flipped data byte, the check field kept, is caught the same way.
+    const flipped = Buffer.from(buf);
+    flipped[at + 116] = flipped[at + 116]! ^ 0x01; // 110 + "odd\0", padded to 4
+    await expect(parseAll(flipped)).rejects.toThrow(/'odd' .* wrong data checksum/);
+    // Directories and symlinks carry 0: the kernel sums regular files only.
+    await expect(parseAll(buf)).resolves.toBeDefined();
+  });
   it('names the entry and offset when a size runs past the end', async () => {
     const buf = readFileSync(join(work, 't.cpio'));
     const at = buf.indexOf(Buffer.from('odd\0')) - 110;

@@ -5,7 +5,13 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkTarEntry, normalizeTarPath, ourPaths } from '../../electron/initramfs/tar-safety.ts';
+import {
+  checkTarEntry,
+  normalizeTarPath,
+  ourPaths,
+  TarArchiveGuard,
+  type TarEntryInfo,
+} from '../../electron/initramfs/tar-safety.ts';
 import { parseNumeric, parsePax, TarWalker, type WalkedEntry } from '../../electron/initramfs/tar-walker.ts';
 
 let dir: string;
@@ -87,6 +93,54 @@ describe('checkTarEntry', () => {
       'opt',
       'opt/emt-installer',
     ]);
+  });
+});
+
+describe('TarArchiveGuard', () => {
+  const run = (entries: TarEntryInfo[]) => {
+    const g = new TarArchiveGuard('rootfs.tar.gz', ours);
+    for (const e of entries) g.check(e);
+  };
+  const link = (name: string, linkname: string): TarEntryInfo => ({
+    name,
+    type: 'symlink',
+    linkname,
+    size: 0,
+  });
+  const file = (name: string): TarEntryInfo => ({ name, type: 'file', size: 1 });
+
+  it('refuses an entry under an earlier symlink, naming both', () => {
+    expect(() => run([link('etc/out', '/tmp/x'), file('etc/out/file')])).toThrow(
+      "rootfs.tar.gz: entry 'etc/out/file' is under 'etc/out', a symlink (-> '/tmp/x')",
+    );
+    expect(() => run([link('s', '.'), link('s/s2', '..'), file('s/s2/file')])).toThrow(
+      "entry 's/s2' is under 's', a symlink (-> '.')",
+    );
+    // Spelled differently, the same path.
+    expect(() => run([link('./a', 'b'), file('a//deep/x')])).toThrow(/'a\/\/deep\/x' is under 'a'/);
+    // Replaced by a directory later, a link stays suspect.
+    expect(() => run([link('a', '/x'), { name: 'a', type: 'directory', size: 0 }, file('a/f')])).toThrow(
+      /is under 'a'/,
+    );
+  });
+
+  it('refuses a hard link whose target runs through a symlink', () => {
+    expect(() =>
+      run([link('hostetc', '/etc'), { name: 'grab', type: 'link', linkname: 'hostetc/shadow', size: 0 }]),
+    ).toThrow("entry 'grab' links to a file under 'hostetc', a symlink (-> '/etc')");
+  });
+
+  it('accepts links beside files, and files before a link of their parent name', () => {
+    expect(() =>
+      run([
+        file('usr/bin/gawk'),
+        link('usr/bin/awk', '/usr/bin/gawk'),
+        file('usr/bin/awkward'),
+        link('bin', 'usr/bin'),
+        file('binary/x'),
+        { name: 'usr/bin/b', type: 'link', linkname: 'usr/bin/gawk', size: 0 },
+      ]),
+    ).not.toThrow();
   });
 });
 

@@ -30,6 +30,24 @@ const input = (out: string, over: Partial<MasterIsoInput> = {}): MasterIsoInput 
   masterInput({ inp, osHash, workRoot: dir, out }, 'native', over);
 
 describe('masterInstallerIso', () => {
+  it('beforeCommit throwing (the OS image test failed meanwhile) leaves no ISO and no temp file', async () => {
+    await mkdir(join(dir, 'out-refused'));
+    const out = join(dir, 'out-refused', 'installer.iso');
+    let asked = 0;
+    await expect(
+      masterInstallerIso(
+        input(out, {
+          beforeCommit: async () => {
+            asked++;
+            throw new Error('OS image x.raw.gz: its gzip stream is truncated or corrupt');
+          },
+        }),
+      ),
+    ).rejects.toThrow(/truncated or corrupt/);
+    expect(asked).toBe(1);
+    expect(await readdir(join(dir, 'out-refused'))).toEqual([]);
+  });
+
   it('masters the tree with a manifest whose hashes are the real ones', async () => {
     await mkdir(join(dir, 'out1'));
     const out = join(dir, 'out1', 'installer.iso');

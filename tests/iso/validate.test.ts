@@ -7,6 +7,7 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { bootLoaders } from '../../electron/iso/boot-loaders.ts';
@@ -28,7 +29,8 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'emt-validate-'));
   const kit = await sampleBootkit('gzip');
   const os = join(dir, 'emt-os-1.0.raw.gz');
-  await writeFile(os, seededBytes('validate-os', 6 * 2 ** 20 + 3));
+  // What its name says: a gzip stream (of incompressible bytes, so it stays 6 MiB).
+  await writeFile(os, gzipSync(seededBytes('validate-os', 6 * 2 ** 20 + 3), { level: 1 }));
   await writeFile(`${os}.sha256`, `${sha256sum(os)}  emt-os-1.0.raw.gz\n`);
   const config = join(dir, 'site.json');
   await writeFile(config, JSON.stringify({ user_name: 'edge', host_type: 'container', hostname: 'edge-01' }));

@@ -19,6 +19,8 @@ const PARENT: Record<string, string> = {
   scan: 'bootkit',
   append: 'bootkit',
   'drop-boot': 'bootkit',
+  // Without a checksum, the OS image's whole stream is tested beside its hash.
+  'os-test': 'verify',
   walk: 'inject',
   rootfs: 'inject',
   stage: 'master',

@@ -10,6 +10,13 @@ describe('build stages view', () => {
     const by = (s: string) => rows.find((r) => r.stage === s)!;
     expect(by('open')).toMatchObject({ state: 'done', seconds: 1 });
     expect(by('verify')).toMatchObject({ state: 'running', done: 5, total: 10 });
+    // The OS image's stream test (no checksum given) is part of checking the OS image.
+    expect(
+      applyProgress(rows, { stage: 'os-test', done: 0, total: null }, 1200).find((r) => r.stage === 'verify'),
+    ).toMatchObject({
+      state: 'running',
+      detail: 'os-test',
+    });
     expect(by('inject')).toMatchObject({ state: 'running', detail: 'rootfs' });
     expect(by('master').state).toBe('pending');
     rows = applyProgress(rows, { stage: 'checksum', done: 1, total: 2, unit: 'bytes' }, 4000);
