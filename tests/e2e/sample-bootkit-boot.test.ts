@@ -13,7 +13,9 @@ const sparseFile = async (path: string, bytes: number) => {
   await writeFile(path, '');
   await truncate(path, bytes);
 };
-const CMDLINE = 'root=tmpfs rootflags=size=1G,mode=0755 rd.skipfsck noresume modules-load=nbd console=ttyS0';
+// no_timer_check: under TCG on a loaded host the kernel's IO-APIC timer probe can miss its ticks and panic.
+const CMDLINE =
+  'root=tmpfs rootflags=size=1G,mode=0755 rd.skipfsck noresume modules-load=nbd console=ttyS0 no_timer_check';
 
 describe.each<SampleVariant>(['gzip', 'xz'])('%s sample bootkit boots under OVMF', (variant) => {
   it('unpacks rootfs.tar.gz into a tmpfs and reaches multi-user.target', async () => {
@@ -63,7 +65,7 @@ describe('QEMU harness', () => {
     const r = await bootVm({
       kernel: kit.kernel,
       initrd: kit.initramfs,
-      append: 'root=tmpfs rootflags=mode=0755',
+      append: 'root=tmpfs rootflags=mode=0755 no_timer_check',
       firmware: 'ovmf',
       usbStick: stick,
       nvme: disks,
