@@ -54,8 +54,9 @@ export function sbatComponents(text: string): string[] {
 
 export function efiRole(path: string, sbat: string[]): EfiBinary['role'] {
   const base = path.split('/').pop()!.toLowerCase();
+  // MokManager is built from shim's sources and carries its SBAT line: name first.
+  if (/^mm[a-z0-9]*\.efi$/.test(base)) return 'mokmanager';
   if (sbat.includes('shim') || /^shim/.test(base)) return 'shim';
-  if (base.startsWith('mm')) return 'mokmanager';
   if (sbat.includes('grub') || /^(grub|gcd)/.test(base)) return 'grub';
   if (sbat.includes('systemd-boot') || /^systemd-boot/.test(base)) return 'systemd-boot';
   if (sbat.includes('linux') || /vmlinu|linux/.test(base)) return 'kernel';
