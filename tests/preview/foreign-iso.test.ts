@@ -30,6 +30,7 @@ async function plainEfiIso(): Promise<string> {
   await writeFile(join(tree, 'boot/initrd.img'), await readFile(kit.initramfs));
   await writeFile(
     join(tree, 'boot/grub/grub.cfg'),
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: GRUB's own ${var} syntax
     'set root_opts=\'root=/dev/ram0 ro\'\nmenuentry "Plain Linux" {\n  linux /boot/vmlinuz ${root_opts} console=ttyS0\n  initrd /boot/initrd.img\n}\n',
   );
   const efi = join(tree, 'boot/efi.img');
