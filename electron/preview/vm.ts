@@ -100,7 +100,10 @@ export function findOvmf(
   env: NodeJS.ProcessEnv = process.env,
   exists: (p: string) => boolean = existsSync,
 ): Firmware | null {
-  if (env.EMT_OVMF_CODE && env.EMT_OVMF_VARS) return { code: env.EMT_OVMF_CODE, vars: env.EMT_OVMF_VARS };
+  if (env.EMT_OVMF_CODE && env.EMT_OVMF_VARS)
+    return exists(env.EMT_OVMF_CODE) && exists(env.EMT_OVMF_VARS)
+      ? { code: env.EMT_OVMF_CODE, vars: env.EMT_OVMF_VARS }
+      : null;
   return OVMF_CANDIDATES.find((f) => exists(f.code) && exists(f.vars)) ?? null;
 }
 
