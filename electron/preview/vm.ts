@@ -158,10 +158,12 @@ export function probeKvm(qemu: string, firmware: Firmware | null): { accel: 'kvm
   const err = `${r.stderr ?? ''}`;
   const timedOut = r.error && (r.error as NodeJS.ErrnoException).code === 'ETIMEDOUT';
   if (timedOut && !/KVM internal error|kvm: /i.test(err)) return { accel: 'kvm', why: 'KVM works' };
-  return {
-    accel: 'tcg',
-    why: `KVM failed (${(err.split('\n').find((l) => l.trim()) ?? 'QEMU exited').trim().slice(0, 120)})`,
-  };
+  const lines = err
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !/warning:/.test(l));
+  const reason = lines.find((l) => /KVM|error/i.test(l)) ?? lines[0] ?? `QEMU exited with ${r.status}`;
+  return { accel: 'tcg', why: `KVM failed: ${reason.slice(0, 120)}` };
 }
 
 export interface RunVmOptions {
