@@ -45,8 +45,50 @@ export function grubWords(line: string): { text: string; quoted: boolean }[] {
   return out;
 }
 
+// A variable the file never sets ($root, $cmdpath...) is GRUB's at run time: kept as written.
 const expand = (s: string, vars: Record<string, string>): string =>
-  s.replace(/\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)/g, (_m, a: string, b: string) => vars[a ?? b] ?? '');
+  s.replace(/\$\{([A-Za-z0-9_]+)\}|\$([A-Za-z0-9_]+)/g, (m, a: string, b: string) => vars[a ?? b] ?? m);
+
+/** Pure: statements, split at newlines and `;` and around block braces, outside quotes. */
+export function splitStatements(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  const flush = () => {
+    if (cur.trim() !== '') out.push(cur.trim());
+    cur = '';
+  };
+  const boundary = (c: string | undefined) =>
+    c === undefined || c === ' ' || c === '\t' || c === '\n' || c === ';';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote === '"' && i + 1 < text.length) cur += c + text[++i];
+      else {
+        if (c === quote) quote = null;
+        cur += c;
+      }
+    } else if (c === '\\' && text[i + 1] === '\n') i++;
+    else if (c === '\\' && i + 1 < text.length) cur += c + text[++i];
+    else if (c === "'" || c === '"') {
+      quote = c;
+      cur += c;
+    } else if (c === '#' && (cur === '' || /\s$/.test(cur))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (c === '\n' || c === ';') flush();
+    else if ((c === '{' || c === '}') && boundary(text[i - 1]) && boundary(text[i + 1])) {
+      if (c === '{') {
+        cur += c;
+        flush();
+      } else {
+        flush();
+        out.push('}');
+      }
+    } else cur += c;
+  }
+  flush();
+  return out;
+}
 
 /** Pure: parses one grub.cfg. */
 export function parseGrubConfig(text: string, file: string): GrubConfig {
@@ -57,11 +99,7 @@ export function parseGrubConfig(text: string, file: string): GrubConfig {
   const stack: { kind: 'menu' | 'submenu' | 'other'; entry?: GrubEntry; title?: string }[] = [];
   const titles = () => stack.filter((s) => s.kind === 'submenu').map((s) => s.title!);
   const current = () => [...stack].reverse().find((s) => s.kind === 'menu')?.entry;
-  // Joins `\` continuations; `;` and braces split statements.
-  const statements = text
-    .replace(/\\\n/g, ' ')
-    .split('\n')
-    .flatMap((l) => l.split(/;(?=(?:[^'"]*['"][^'"]*['"])*[^'"]*$)/));
+  const statements = splitStatements(text);
   for (const raw of statements) {
     const words = grubWords(raw.trim());
     while (words.length > 0 && ['then', 'else', 'do'].includes(words[0]!.text)) words.shift();

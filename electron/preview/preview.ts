@@ -17,6 +17,7 @@ import type { ProgressSink } from '../progress.ts';
 import { parseBootCatalog, unpatchBootInfo } from './boot-catalog.ts';
 import { configFromLegacyFile, configFromPartition, type SecretDigests } from './config-view.ts';
 import { describeEfi } from './efi-binary.ts';
+import { PreviewError } from './errors.ts';
 import { type FatVolume, openFat } from './fat.ts';
 import { devicelessPath, parseGrubConfig } from './grub-config.ts';
 import { type InstallerContent, installerContentReader } from './installer-content.ts';
@@ -100,6 +101,14 @@ export async function previewReader(
   const vd = await readVolume(r, warnings);
   step(1, 'partitions');
   const tables = await readPartitionTables(r);
+  if (!vd && !tables.mbr.present && !tables.gpt.present)
+    throw new PreviewError(
+      'NOT_AN_IMAGE',
+      `${r.name}: is neither an ISO 9660 image nor a partitioned disk image`,
+      r.name,
+    );
+  if (vd && vd.size > r.size)
+    warnings.push(`${r.name} is ${r.size} bytes but its ISO volume claims ${vd.size}: the image is cut off`);
   step(2, 'tree');
   const tree = vd ? await readTree(r, vd) : { entries: [] as IsoEntry[], names: 'iso9660' as const };
   step(3, 'boot');
