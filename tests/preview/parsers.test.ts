@@ -56,7 +56,7 @@ describe('El Torito catalog', () => {
 
   it('refuses a catalog whose validation checksum is wrong', () => {
     const c = catalog([{ platform: 0, lba: 1, count: 4 }]);
-    c[28] ^= 1;
+    c.writeUInt8(c.readUInt8(28) ^ 1, 28);
     expect(parseBootCatalog(c)).toEqual([]);
   });
 
