@@ -1,8 +1,9 @@
 // Preview of an ISO we built: every --json field scripts rely on, secrets masked,
 // --verify ok and then failing on one changed byte, and the payload (the OS
 // image) never read without --verify, proven by recording every read.
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, open, readFile, rm, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -182,6 +183,37 @@ describe('preview of an emt-usb installer ISO', () => {
     await previewImage(fx.iso, { verify: true });
     expect(sha(await readFile(fx.iso))).toBe(before);
     expect(before).toBe(fx.build.sha256);
+  });
+});
+
+describe('preview of a stick image and of a stick (block device)', () => {
+  const same = (x: PreviewReport) => ({
+    boot: x.boot,
+    partitions: x.partitions,
+    installer: x.installer,
+    config: x.config,
+    kernel: x.kernel,
+    files: x.files,
+  });
+
+  it('a stick image (the ISO on a bigger stick, read back) shows the same', async () => {
+    const img = join(dir, 'stick.img');
+    await copyFile(fx.iso, img);
+    await truncate(img, fx.build.size + 256 * 2 ** 20);
+    const r = (await previewImage(img)).report;
+    expect(r.input.size).toBe(fx.build.size + 256 * 2 ** 20);
+    expect(same(r)).toEqual(same(report));
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('a read-only loop device shows the same, as a device', async () => {
+    const dev = execFileSync('losetup', ['-r', '-f', '--show', fx.iso], { encoding: 'utf8' }).trim();
+    try {
+      const r = (await previewImage(dev)).report;
+      expect(r.input).toEqual({ path: dev, size: fx.build.size, kind: 'device' });
+      expect(same(r)).toEqual(same(report));
+    } finally {
+      execFileSync('losetup', ['-d', dev]);
+    }
   });
 });
 
