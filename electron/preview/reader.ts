@@ -1,7 +1,7 @@
 // Random access to the thing being previewed (an ISO, a stick image or a block
 // device), read only, counting every byte it hands out: the preview promises to
 // read only what it shows, and tests hold it to that through `bytesRead`.
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { PreviewError } from './errors.ts';
 
 export interface ByteReader {
@@ -57,8 +57,13 @@ async function deviceSize(fh: FileHandle): Promise<number> {
 export async function openReader(path: string): Promise<ByteReader> {
   let fh: FileHandle;
   try {
+    // Stat before open: opening a FIFO would wait for a writer.
+    const pre = await stat(path);
+    if (!pre.isFile() && !pre.isBlockDevice())
+      throw new PreviewError('NOT_A_FILE', `${path}: is neither a regular file nor a block device`, path);
     fh = await open(path, 'r');
   } catch (e) {
+    if (e instanceof PreviewError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new PreviewError(
       code === 'ENOENT' ? 'NOT_FOUND' : 'UNREADABLE',

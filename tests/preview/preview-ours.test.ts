@@ -257,6 +257,21 @@ describe('emt-usb preview (CLI)', () => {
     const folder = await cli(['preview', dir]);
     expect(folder.code).toBe(2);
     expect(folder.err).toEqual([expect.stringMatching(/is a folder, not an image file or a block device$/)]);
+    const fifo = join(dir, 'pipe.iso');
+    execFileSync('mkfifo', [fifo]);
+    // Never opened (a FIFO would block the open): refused from its stat.
+    const pipe = await cli(['preview', fifo]);
+    expect(pipe.code).toBe(2);
+    expect(pipe.err).toEqual([`emt-usb preview: ${fifo}: is a pipe, not an image file or a block device`]);
+    const inspectPipe = await cli(['inspect', fifo]);
+    expect(inspectPipe.code).toBe(2);
+    const garbage = join(dir, 'garbage.iso');
+    await copyFile(import.meta.filename, garbage);
+    const g = await cli(['preview', garbage]);
+    expect(g.code).toBe(2);
+    expect(g.err).toEqual([
+      `emt-usb preview: ${garbage}: is neither an ISO 9660 image nor a partitioned disk image`,
+    ]);
     const usage = await cli(['preview', fx.iso, '--cdrom']);
     expect(usage.code).toBe(2);
     expect(usage.err).toEqual(['emt-usb preview: --bios, --cdrom, --disk-size and --keep go with --boot-vm']);
