@@ -130,22 +130,9 @@ export function probeKvm(qemu: string, firmware: Firmware | null): { accel: 'kvm
   } catch {
     return { accel: 'tcg', why: '/dev/kvm is not usable' };
   }
-  const args = [
-    '-machine',
-    'q35',
-    '-accel',
-    'kvm',
-    '-display',
-    'none',
-    '-monitor',
-    'none',
-    '-serial',
-    'none',
-    '-nic',
-    'none',
-    '-m',
-    '256',
-  ];
+  // The same machine, CPU and firmware as the real run: KVM can fail on any of them.
+  const args = ['-machine', 'q35', '-accel', 'kvm', '-cpu', 'host', '-smp', '2', '-m', '256'];
+  args.push('-display', 'none', '-monitor', 'none', '-serial', 'none', '-nic', 'none');
   if (firmware)
     args.push(
       '-drive',
@@ -202,7 +189,7 @@ export async function runVm(o: RunVmOptions): Promise<RunVmResult> {
   if (!o.bios && !firmware) throw new PreviewError('NO_OVMF', missingQemuMessage('ovmf'));
   const size = o.diskSizeGiB ?? 16;
   const work = await mkdtemp(join(tmpdir(), 'emt-preview-vm-'));
-  let child: ChildProcess | null = null;
+  let child = null as ChildProcess | null;
   try {
     const targetDisk = join(work, 'target.img');
     const fh = await open(targetDisk, 'w');
@@ -223,51 +210,91 @@ export async function runVm(o: RunVmOptions): Promise<RunVmResult> {
       accel: kvm.accel,
       memoryMiB: o.memoryMiB ?? 2048,
     };
-    const command = qemuCommand(plan);
-    o.onInfo(
-      `booting ${o.image} as a ${plan.cdrom ? 'CD' : 'USB stick'} with ${firmware ? 'OVMF (UEFI)' : 'SeaBIOS (BIOS)'} under ${kvm.accel.toUpperCase()} (${kvm.why}); target: ${size} GiB NVMe disk; Ctrl-C stops the VM`,
-    );
-    child = spawn(qemu, command, { stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
-    const c = child;
-    c.stdout!.on('data', (d: Buffer) => o.onSerial(d));
-    let stderr = '';
-    c.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString('utf8')).slice(-4000);
-    });
-    let stoppedBy: RunVmResult['stoppedBy'] = 'exit';
-    const stop = (why: RunVmResult['stoppedBy']) => {
-      stoppedBy = why;
-      try {
-        if (c.pid !== undefined && process.platform !== 'win32') process.kill(-c.pid, 'SIGTERM');
-        else c.kill('SIGTERM');
-      } catch {}
-    };
-    const onAbort = () => stop('cancel');
-    o.signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = o.timeoutMs ? setTimeout(() => stop('timeout'), o.timeoutMs) : null;
-    const exitCode = await new Promise<number | null>((res, rej) => {
-      c.once('error', rej);
-      c.once('exit', (code) => res(code));
-    }).finally(() => {
-      if (timer) clearTimeout(timer);
-      o.signal?.removeEventListener('abort', onAbort);
-    });
-    if (stoppedBy === 'exit' && exitCode !== 0)
-      throw new PreviewError(
-        'QEMU_FAILED',
-        `${QEMU} stopped with exit code ${exitCode}: ${stderr.trim().split('\n').pop() ?? ''}`,
+    let accel = kvm.accel;
+    let why = kvm.why;
+    for (;;) {
+      const command = qemuCommand({ ...plan, accel });
+      o.onInfo(
+        `booting ${o.image} as a ${plan.cdrom ? 'CD' : 'USB stick'} with ${firmware ? 'OVMF (UEFI)' : 'SeaBIOS (BIOS)'} under ${accel.toUpperCase()} (${why}); target: ${size} GiB NVMe disk; Ctrl-C stops the VM`,
       );
-    if (o.keep) o.onInfo(`kept ${work} (target.img${varsCopy ? ', OVMF_VARS.fd' : ''})`);
-    return {
-      accel: kvm.accel,
-      firmware: firmware ? 'ovmf' : 'seabios',
-      command: [qemu, ...command],
-      workDir: o.keep ? work : null,
-      exitCode,
-      stoppedBy,
-    };
+      const t0 = Date.now();
+      const run = await runQemu(qemu, command, o, (c) => {
+        child = c;
+      });
+      // KVM that dies at start (nested or paravirtual hosts) gets one more try under TCG.
+      if (
+        accel === 'kvm' &&
+        run.stoppedBy === 'exit' &&
+        run.exitCode !== 0 &&
+        Date.now() - t0 < 30_000 &&
+        /kvm/i.test(run.stderr)
+      ) {
+        accel = 'tcg';
+        why = `KVM failed at start: ${lastLine(run.stderr)}`;
+        continue;
+      }
+      if (run.stoppedBy === 'exit' && run.exitCode !== 0)
+        throw new PreviewError(
+          'QEMU_FAILED',
+          `${QEMU} stopped with exit code ${run.exitCode}: ${lastLine(run.stderr)}`,
+        );
+      if (o.keep) o.onInfo(`kept ${work} (target.img${varsCopy ? ', OVMF_VARS.fd' : ''})`);
+      return {
+        accel,
+        firmware: firmware ? 'ovmf' : 'seabios',
+        command: [qemu, ...command],
+        workDir: o.keep ? work : null,
+        exitCode: run.exitCode,
+        stoppedBy: run.stoppedBy,
+      };
+    }
   } finally {
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     if (!o.keep) await rm(work, { recursive: true, force: true });
   }
+}
+
+const lastLine = (text: string): string =>
+  text
+    .trim()
+    .split('\n')
+    .filter((l) => !/warning:/.test(l))
+    .pop()
+    ?.slice(0, 200) ?? '';
+
+/** One QEMU run: serial to the caller, stopped by the signal or the timeout. */
+async function runQemu(
+  qemu: string,
+  command: string[],
+  o: RunVmOptions,
+  started: (c: ChildProcess) => void,
+): Promise<{ exitCode: number | null; stoppedBy: RunVmResult['stoppedBy']; stderr: string }> {
+  // Its own process group, so a stop reaches everything it started.
+  const c = spawn(qemu, command, { stdio: ['pipe', 'pipe', 'pipe'], detached: process.platform !== 'win32' });
+  started(c);
+  c.stdout!.on('data', (d: Buffer) => o.onSerial(d));
+  let stderr = '';
+  c.stderr!.on('data', (d: Buffer) => {
+    stderr = (stderr + d.toString('utf8')).slice(-4000);
+  });
+  let stoppedBy: RunVmResult['stoppedBy'] = 'exit';
+  const stop = (why: RunVmResult['stoppedBy']) => {
+    stoppedBy = why;
+    try {
+      if (c.pid !== undefined && process.platform !== 'win32') process.kill(-c.pid, 'SIGTERM');
+      else c.kill('SIGTERM');
+    } catch {}
+  };
+  const onAbort = () => stop('cancel');
+  if (o.signal?.aborted) stop('cancel');
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const timer = o.timeoutMs ? setTimeout(() => stop('timeout'), o.timeoutMs) : null;
+  const exitCode = await new Promise<number | null>((res, rej) => {
+    c.once('error', rej);
+    c.once('exit', (code) => res(code));
+  }).finally(() => {
+    if (timer) clearTimeout(timer);
+    o.signal?.removeEventListener('abort', onAbort);
+  });
+  return { exitCode, stoppedBy, stderr };
 }
