@@ -129,7 +129,7 @@ export async function previewReader(
   const content = initramfs.content;
   const tools = content ? checkTools(content.index) : [];
   const report: PreviewReport = {
-    input: { path, size: r.size, kind: r.name.startsWith('/dev/') ? 'device' : 'file' },
+    input: { path, size: r.size, kind: r.device ? 'device' : 'file' },
     volume: vd
       ? {
           id: vd.volumeId,

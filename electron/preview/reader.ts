@@ -8,6 +8,8 @@ export interface ByteReader {
   /** Name for messages (the path as given). */
   name: string;
   size: number;
+  /** A block device (a stick), not an image file. */
+  device: boolean;
   /** Up to `length` bytes at `position` (short only at the end). */
   read(position: number, length: number): Promise<Buffer>;
   /** Every byte returned by `read` so far. */
@@ -23,6 +25,7 @@ export function memoryReader(data: Buffer, name = 'memory'): ByteReader {
   return {
     name,
     size: data.length,
+    device: false,
     async read(position, length) {
       const b = data.subarray(Math.min(position, data.length), Math.min(position + length, data.length));
       bytesRead += b.length;
@@ -82,6 +85,7 @@ export async function openReader(path: string): Promise<ByteReader> {
     return {
       name: path,
       size,
+      device: st.isBlockDevice(),
       async read(position, length) {
         const n = Math.max(0, Math.min(length, size - position));
         const buf = Buffer.allocUnsafe(n);
