@@ -101,7 +101,9 @@ export function formatPreview(r: PreviewResult): string[] {
     }
   }
   out.push('');
-  out.push(`kernel:    ${r.kernel.version ?? '(unknown)'}${r.kernel.path ? `  (${r.kernel.path})` : ''}`);
+  out.push(
+    `kernel:    ${r.kernel.version ?? '(unknown)'}${r.kernel.path ? `  (${r.kernel.path}, ${r.kernel.signed ? 'signed' : 'unsigned'})` : ''}`,
+  );
   const i = r.initramfs;
   if (i.path) {
     out.push(`initramfs: ${i.path}, ${i.size} bytes, ${i.segments.length} segment(s)`);

@@ -16,7 +16,7 @@ import { ISO_PATHS } from '../iso/stage.ts';
 import type { ProgressSink } from '../progress.ts';
 import { parseBootCatalog, unpatchBootInfo } from './boot-catalog.ts';
 import { configFromLegacyFile, configFromPartition, type SecretDigests } from './config-view.ts';
-import { describeEfi } from './efi-binary.ts';
+import { describeEfi, parsePe } from './efi-binary.ts';
 import { PreviewError } from './errors.ts';
 import { type FatVolume, openFat } from './fat.ts';
 import { devicelessPath, parseGrubConfig } from './grub-config.ts';
@@ -118,6 +118,10 @@ export async function previewReader(
   const grub = await readGrubConfigs(r, tree.entries, boot.esp?.fat ?? null);
   step(5, 'kernel');
   const kernel = await readKernel(r, tree.entries, grub, warnings);
+  if (boot.summary.secureBoot.chain && kernel.path)
+    boot.summary.secureBoot.note += kernel.signed
+      ? `; the kernel ${kernel.path} is signed`
+      : `; but the kernel ${kernel.path} is not signed: shim will refuse it`;
   step(6, 'initramfs');
   const initramfs = await readInitramfs(r, path, tree.entries, grub, warnings, opts);
   step(7, 'config');
@@ -363,13 +367,14 @@ async function readKernel(
   warnings: string[],
 ): Promise<PreviewReport['kernel']> {
   const k = bootFiles(entries, grub).kernel;
-  if (!k) return { path: null, version: null, versionString: null, protocol: null };
+  if (!k) return { path: null, version: null, versionString: null, protocol: null, signed: false };
+  const head = await r.read(k.offset, Math.min(k.size, 0x10000));
+  const signed = parsePe(head)?.signed ?? false;
   try {
-    const info = parseBzImage(await r.read(k.offset, Math.min(k.size, 0x10000)), k.path);
-    return { path: k.path, ...info };
+    return { path: k.path, ...parseBzImage(head, k.path), signed };
   } catch (e) {
     warnings.push(isEmtError(e) ? e.message : `${k.path}: ${(e as Error).message}`);
-    return { path: k.path, version: null, versionString: null, protocol: null };
+    return { path: k.path, version: null, versionString: null, protocol: null, signed };
   }
 }
 

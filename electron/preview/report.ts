@@ -154,6 +154,8 @@ export interface PreviewReport {
     version: string | null;
     versionString: string | null;
     protocol: string | null;
+    /** The bzImage's EFI stub carries an Authenticode signature (what shim checks under Secure Boot). */
+    signed: boolean;
   };
   initramfs: {
     path: string | null;

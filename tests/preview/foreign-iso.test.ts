@@ -132,6 +132,7 @@ describe('preview of a plain xorriso -as mkisofs EFI ISO', () => {
     ]);
     expect(plain.grub[1]!.includes).toEqual(['/boot/grub/grub.cfg']);
     expect(plain.kernel.version).toBe(SYNTHETIC_VERSION);
+    expect(plain.kernel.signed).toBe(false);
     expect(plain.initramfs.segments.map((s) => s.codec)).toEqual(['gzip']);
     expect(plain.initramfs.rootfs.present).toBe(true);
     expect(plain.installer.kind).toBeNull();
@@ -231,5 +232,38 @@ describe('Secure Boot chain', () => {
     // Without a partition table the EFI image is found through El Torito alone.
     expect(r.esp?.location).toBe('/boot/efi.img');
     expect(r.boot.uefi).toEqual({ cd: true, usb: false });
+  });
+});
+
+describe('names without Rock Ridge', () => {
+  it('come from Joliet when the ISO has it, else from the primary tree', async () => {
+    const tree = join(dir, 'names');
+    await mkdir(join(tree, 'Some Folder'), { recursive: true });
+    await writeFile(join(tree, 'Some Folder', 'A long file name.txt'), 'hello');
+    const joliet = join(dir, 'joliet.iso');
+    // xorriso -as mkisofs always writes Rock Ridge: its own commands can leave it out.
+    run('xorriso', [
+      '-outdev',
+      joliet,
+      '-rockridge',
+      'off',
+      '-joliet',
+      'on',
+      '-volid',
+      'JOLIET',
+      '-map',
+      tree,
+      '/',
+    ]);
+    const j = (await previewImage(joliet)).report;
+    expect(j.volume?.names).toBe('joliet');
+    expect(j.files).toEqual([{ path: '/Some Folder/A long file name.txt', size: 5 }]);
+    const bare = join(dir, 'bare.iso');
+    run('xorriso', ['-outdev', bare, '-rockridge', 'off', '-volid', 'BARE', '-map', tree, '/']);
+    const b = (await previewImage(bare)).report;
+    expect(b.volume?.names).toBe('iso9660');
+    expect(b.files).toEqual([{ path: '/SOME_FOLDER/A_LONG_FILE_NAME.TXT', size: 5 }]);
+    expect(b.boot.entries).toEqual([]);
+    expect(b.boot.hybrid).toBe(false);
   });
 });

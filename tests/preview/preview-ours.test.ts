@@ -69,6 +69,8 @@ describe('preview of an emt-usb installer ISO', () => {
     expect(g.entries[0]!.kernel).toBe('/boot/vmlinuz');
     expect(g.entries[0]!.cmdline).toBe(fx.build.manifest.kernelCmdline);
     expect(report.kernel.version).toBe((await sampleBootkit('gzip')).kernelVersion);
+    // Debian's kernel image is signed for Secure Boot (its EFI stub carries the signature).
+    expect(report.kernel.signed).toBe(true);
     expect(report.initramfs.segments.map((s) => s.codec)).toEqual(['gzip', 'none']);
     expect(report.initramfs.rootfs.present).toBe(true);
     expect(report.missingTools).toEqual([]);
