@@ -18,7 +18,7 @@ import { parseBootCatalog, unpatchBootInfo } from './boot-catalog.ts';
 import { configFromLegacyFile, configFromPartition, type SecretDigests } from './config-view.ts';
 import { describeEfi, parsePe } from './efi-binary.ts';
 import { PreviewError } from './errors.ts';
-import { type FatVolume, openFat } from './fat.ts';
+import { type FatVolume, openFat, parseBpb } from './fat.ts';
 import { devicelessPath, parseGrubConfig } from './grub-config.ts';
 import { type InstallerContent, installerContentReader } from './installer-content.ts';
 import {
@@ -125,7 +125,7 @@ export async function previewReader(
   step(6, 'initramfs');
   const initramfs = await readInitramfs(r, path, tree.entries, grub, warnings, opts);
   step(7, 'config');
-  const config = await readConfig(r, tables, boot.partitions, initramfs.content);
+  const config = await readConfig(r, tables, initramfs.content);
   const verify = opts.verify
     ? await verifyPayloads(r, tree.entries, manifest, tables, boot.esp, boot.summary.entries, opts)
     : null;
@@ -286,7 +286,6 @@ async function readBootSetup(
 }
 
 async function openFatHeader(r: ByteReader, p: Partition): Promise<Partition['filesystem']> {
-  const { parseBpb } = await import('./fat.ts');
   const bpb = parseBpb(await r.read(p.offset, 512));
   return bpb ? { type: `FAT${bpb.type}`, label: bpb.label } : null;
 }
@@ -456,7 +455,6 @@ async function readInitramfs(
 async function readConfig(
   r: ByteReader,
   tables: PartitionTables,
-  partitions: Partition[],
   content: InstallerContent | null,
 ): Promise<{ view: PreviewReport['config']; digests: SecretDigests }> {
   const boots = new Map<number, Buffer>();
@@ -466,7 +464,6 @@ async function readConfig(
     const fat = await openFat(r, part.offset, part.size);
     if (fat) return configFromPartition(fat, `partition ${part.number}`);
   }
-  void partitions;
   const legacy = content
     ? [...content.texts.entries()].find(([p]) => /(^|\/)config-file$/.test(p))
     : undefined;
