@@ -1,16 +1,17 @@
 // What the installer OS (rootfs.tar.gz) carries for the install: our scripts,
 // unit and config pointer (installer-layout.ts paths), or today's workflow's
 // /etc/scripts and start-provision.service; each with its sha256. One pass:
-// gunzip, tar headers through tar-safety, names into the tool-check index.
+// gunzip, the tar walker (tar-safety on every header; data kept only for our
+// files), names into the tool-check index.
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import tar from 'tar-stream';
 import { emptyRootfsIndex, indexTarEntry, type RootfsIndex } from '../bootkit/tool-check.ts';
 import { CONF_PATH, INSTALL_ROOT, UNIT_PATH, WANTS_LINK } from '../initramfs/installer-layout.ts';
-import { checkTarEntry, normalizeTarPath, type TarEntryType } from '../initramfs/tar-safety.ts';
+import { normalizeTarPath } from '../initramfs/tar-safety.ts';
+import { TarWalker, type WalkedEntry } from '../initramfs/tar-walker.ts';
 import { PreviewError } from './errors.ts';
 import type { InstallerFile } from './report.ts';
 
@@ -43,85 +44,85 @@ export function installerContentReader(displayName: string): {
   const index = emptyRootfsIndex();
   const found = new Map<string, InstallerFile>();
   const texts = new Map<string, string>();
-  const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
-  const extract = tar.extract();
-  extract.on('entry', (header, stream, next) => {
-    stream.on('error', () => {});
-    let p: string;
-    try {
-      const type = (header.type ?? 'file') as TarEntryType;
-      const linkname = header.linkname ?? undefined;
-      checkTarEntry({ name: header.name, type, linkname, size: header.size ?? 0 }, displayName);
-      indexTarEntry(index, { name: header.name, type, linkname });
-      p = normalizeTarPath(header.name);
-      if (!(isOurs(p) || isLegacy(p)) || (type !== 'file' && type !== 'symlink')) {
+  // The file being hashed: its header blocks come first through `keep`, then its data.
+  let cur: { e: WalkedEntry; p: string; skip: number; left: number; hash: Hash; parts: Buffer[] } | null =
+    null;
+  const finish = () => {
+    if (!cur) return;
+    const { e, p } = cur;
+    found.set(p, { path: `/${p}`, type: 'file', size: e.size, mode: e.mode, sha256: cur.hash.digest('hex') });
+    if (keepText(p) && e.size <= 65536) texts.set(`/${p}`, Buffer.concat(cur.parts).toString('utf8'));
+    cur = null;
+  };
+  const walker = new TarWalker({
+    file: displayName,
+    onEntry: (e) => {
+      finish();
+      indexTarEntry(index, e);
+      const p = normalizeTarPath(e.name);
+      if (!(isOurs(p) || isLegacy(p))) {
         // A later entry of the same name replaces an earlier one, as tar does.
-        if (type !== 'directory') found.delete(p);
-        stream.on('end', () => next());
-        stream.resume();
-        return;
+        if (e.type !== 'directory') found.delete(p);
+        return true;
       }
-      if (type === 'symlink') {
+      if (e.type === 'symlink') {
+        const linkname = e.linkname ?? '';
         found.set(p, {
           path: `/${p}`,
           type: 'symlink',
           size: 0,
-          mode: header.mode ?? 0o777,
-          sha256: createHash('sha256')
-            .update(linkname ?? '')
-            .digest('hex'),
-          linkname: linkname ?? '',
+          mode: e.mode,
+          sha256: createHash('sha256').update(linkname).digest('hex'),
+          linkname,
         });
-        stream.on('end', () => next());
-        stream.resume();
-        return;
+        return true;
       }
-    } catch (e) {
-      extract.destroy(e as Error);
-      return;
-    }
-    const h = createHash('sha256');
-    const parts: Buffer[] = [];
-    let size = 0;
-    stream.on('data', (d: unknown) => {
-      const c = d as Buffer;
-      h.update(c);
-      size += c.length;
-      if (keepText(p) && size <= 65536) parts.push(c);
-    });
-    stream.on('end', () => {
-      found.set(p, {
-        path: `/${p}`,
-        type: 'file',
-        size,
-        mode: header.mode ?? 0o644,
-        sha256: h.digest('hex'),
-      });
-      if (keepText(p) && size <= 65536) texts.set(`/${p}`, Buffer.concat(parts).toString('utf8'));
-      next();
-    });
+      if (e.type !== 'file' && e.type !== 'contiguous-file') {
+        found.delete(p);
+        return true;
+      }
+      const padded = Math.ceil(e.size / 512) * 512;
+      cur = { e, p, skip: e.end - e.start - padded, left: e.size, hash: createHash('sha256'), parts: [] };
+      return false;
+    },
+    keep: (bytes) => {
+      if (!cur) return;
+      let b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (cur.skip > 0) {
+        const n = Math.min(cur.skip, b.length);
+        cur.skip -= n;
+        b = b.subarray(n);
+      }
+      if (cur.left > 0 && b.length > 0) {
+        const d = b.subarray(0, Math.min(cur.left, b.length));
+        cur.hash.update(d);
+        if (keepText(cur.p) && cur.e.size <= 65536) cur.parts.push(Buffer.from(d));
+        cur.left -= d.length;
+      }
+    },
   });
+  const gunzip = zlib.createGunzip({ chunkSize: 1 << 20 });
   const counter = new Writable({
     write(chunk: Buffer, _enc, cb) {
       index.tarSize += chunk.length;
-      if (extract.write(chunk)) cb();
-      else extract.once('drain', () => cb());
+      try {
+        walker.push(chunk);
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
     },
     final(cb) {
-      (extract as unknown as { end(): void }).end();
-      cb();
+      try {
+        walker.end();
+        finish();
+        cb();
+      } catch (e) {
+        cb(e as Error);
+      }
     },
   });
-  const finished = new Promise<void>((res, rej) => {
-    extract.on('finish', res);
-    extract.on('error', (e: Error) => {
-      rej(e);
-      gunzip.destroy(e);
-    });
-  });
-  finished.catch(() => {});
   const result = pipeline(gunzip, counter)
-    .then(() => finished)
     .then((): InstallerContent => {
       const all = [...found.values()].sort((a, b) => (a.path < b.path ? -1 : 1));
       const ours = all.filter((f) => isOurs(f.path.slice(1)));

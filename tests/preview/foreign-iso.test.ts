@@ -267,3 +267,27 @@ describe('names without Rock Ridge', () => {
     expect(b.boot.hybrid).toBe(false);
   });
 });
+
+describe('a hostile rootfs.tar.gz', () => {
+  it('is named in a warning, the rest of the report stands', async () => {
+    const work = join(dir, 'evil');
+    await mkdir(join(work, 'tree/boot'), { recursive: true });
+    run(
+      'python3',
+      [
+        '-c',
+        "import tarfile,io\nt=tarfile.open('rootfs.tar.gz','w:gz')\ni=tarfile.TarInfo('../escape.sh');d=b'x'\ni.size=len(d);t.addfile(i,io.BytesIO(d));t.close()",
+      ],
+      work,
+    );
+    run('bash', ['-c', 'echo rootfs.tar.gz | cpio -o -H newc --quiet | gzip > tree/boot/initrd.img'], work);
+    await writeFile(join(work, 'tree/boot/vmlinuz'), fakeBzImage(`${SYNTHETIC_VERSION} (evil) #1`));
+    const iso = join(work, 'evil.iso');
+    run('xorriso', ['-as', 'mkisofs', '-R', '-V', 'EVIL', '-o', iso, join(work, 'tree')]);
+    const r = (await previewImage(iso)).report;
+    expect(r.kernel.version).toBe(SYNTHETIC_VERSION);
+    expect(r.initramfs.path).toBe('/boot/initrd.img');
+    expect(r.warnings).toEqual([expect.stringMatching(/'\.\.\/escape\.sh'/)]);
+    expect(r.installer.files).toEqual([]);
+  });
+});
