@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../electron/cli/index.ts';
-import { compareMaps } from '../../electron/preview/diff.ts';
+import { compareMaps, diffPreviews } from '../../electron/preview/diff.ts';
+import { previewImage } from '../../electron/preview/preview.ts';
 import { buildFixture, type InstallerFixture } from './installer-fixture.ts';
 
 let dir: string;
@@ -85,5 +86,37 @@ describe('compareMaps', () => {
     expect(
       compareMaps('config', 'key', m({ password_hash: 'h1' }, true), m({ password_hash: 'h2' }, true)),
     ).toEqual([{ kind: 'config', key: 'password_hash', change: 'changed' }]);
+  });
+});
+
+describe('diffPreviews', () => {
+  it("lists a new cmdline once (grub.cfg's new hash is explained by it), a new payload by hash, a new secret as changed", async () => {
+    const pa = await previewImage(a.iso);
+    const pb = structuredClone(pa);
+    pb.secrets = new Map(pa.secrets);
+    const rb = pb.report;
+    rb.grub[0]!.entries[0]!.cmdline += ' quiet';
+    const files = (rb.manifest as { files: { path: string; sha256: string }[] }).files;
+    files.find((f) => f.path === '/boot/grub/grub.cfg')!.sha256 = 'ab'.repeat(32);
+    files.find((f) => f.path === '/images/emt-os.raw.gz')!.sha256 = 'cd'.repeat(32);
+    pb.secrets.set('password_hash', 'another digest');
+    const changes = diffPreviews(pa, pb);
+    expect(changes).toEqual([
+      {
+        kind: 'payload',
+        path: '/images/emt-os.raw.gz',
+        change: 'changed',
+        before: expect.any(String),
+        after: 'cd'.repeat(32),
+      },
+      { kind: 'config', key: 'password_hash', change: 'changed' },
+      {
+        kind: 'boot',
+        key: 'boot.cmdline[/boot/grub/grub.cfg: Install Edge Microvisor Toolkit]',
+        change: 'changed',
+        before: pa.report.grub[0]!.entries[0]!.cmdline,
+        after: `${pa.report.grub[0]!.entries[0]!.cmdline} quiet`,
+      },
+    ]);
   });
 });
