@@ -19,6 +19,9 @@
 // - App services (dialogs, drag and drop paths, show in folder, the app log)
 //   are methods of the same bridge; the test bridge answers them without a GUI.
 
+// The preview report's types live beside its engine (node-free, type-only here).
+import type { PreviewChange, PreviewReport } from './preview/report.ts';
+
 export const API_VERSION = 2;
 
 // ---------------------------------------------------------------- values
@@ -523,6 +526,53 @@ export interface BootkitResult {
   seconds: number;
 }
 
+// ---------------------------------------------------------------- preview
+
+export type { PreviewChange, PreviewReport } from './preview/report.ts';
+
+export interface PreviewRequest {
+  /** An ISO, a stick image, or a block device. */
+  input: string;
+  /** Hash every payload the manifest lists against the content (reads them whole). */
+  verify?: boolean;
+}
+
+/** What the image holds: manifest, boot setup, partitions, tree, grub.cfg, initramfs, masked config. */
+export type PreviewResult = PreviewReport;
+
+export interface PreviewDiffRequest {
+  input: string;
+  against: string;
+}
+
+export interface PreviewDiffResult {
+  a: string;
+  b: string;
+  /** Each with `kind` and `path` (files) or `key` (settings); secrets carry no values. */
+  changes: PreviewChange[];
+}
+
+export interface PreviewVmRequest {
+  input: string;
+  /** SeaBIOS instead of OVMF. */
+  bios?: boolean;
+  /** Attach the image as a CD instead of a USB stick. */
+  cdrom?: boolean;
+  /** Size of the blank NVMe target disk in GiB (default 16). */
+  diskSizeGiB?: number;
+  /** Keep the target disk and OVMF variables. */
+  keep?: boolean;
+}
+
+export interface PreviewVmResult {
+  accel: 'kvm' | 'tcg';
+  firmware: 'ovmf' | 'seabios';
+  command: string[];
+  workDir: string | null;
+  exitCode: number | null;
+  stoppedBy: 'exit' | 'cancel' | 'timeout';
+}
+
 // ---------------------------------------------------------------- the job map
 
 export interface JobRequests {
@@ -536,6 +586,9 @@ export interface JobRequests {
   verify: VerifyRequest;
   'config-check': ConfigCheckRequest;
   'config-convert': ConfigConvertRequest;
+  preview: PreviewRequest;
+  'preview-diff': PreviewDiffRequest;
+  'preview-vm': PreviewVmRequest;
 }
 
 export interface JobResults {
@@ -549,6 +602,9 @@ export interface JobResults {
   verify: VerifyResult;
   'config-check': ConfigCheckResult;
   'config-convert': ConfigConvertResult;
+  preview: PreviewResult;
+  'preview-diff': PreviewDiffResult;
+  'preview-vm': PreviewVmResult;
 }
 
 export interface JobProgress {
@@ -562,6 +618,10 @@ export interface JobProgress {
   verify: FlashProgressValue;
   'config-check': ProgressValue;
   'config-convert': ProgressValue;
+  preview: ProgressValue;
+  'preview-diff': ProgressValue;
+  /** stage 'serial': `detail` is console output; stage 'vm': one line about the VM. */
+  'preview-vm': ProgressValue;
 }
 
 export type JobName = keyof JobRequests;
@@ -577,6 +637,9 @@ export const JOB_NAMES: readonly JobName[] = [
   'verify',
   'config-check',
   'config-convert',
+  'preview',
+  'preview-diff',
+  'preview-vm',
 ];
 
 export const isJobName = (v: unknown): v is JobName =>

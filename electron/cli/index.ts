@@ -49,6 +49,11 @@ export const commands: Entry[] = [
     load: async () => (await import('./verify.ts')).verifyCommand,
   },
   {
+    name: 'preview',
+    summary: 'show what an installer ISO, stick image or stick holds; diff two; boot one in a VM',
+    load: async () => (await import('./preview.ts')).previewCommand,
+  },
+  {
     name: 'config',
     summary: 'check a site config (JSON, YAML or config-file) and convert between formats',
     load: async () => (await import('./config.ts')).configCommand,

@@ -2,6 +2,7 @@
 import type { InspectResult } from '../api.ts';
 import { UsageError } from '../errors.ts';
 import { inspect } from '../jobs/inspect.ts';
+import { isInstallerImage } from '../jobs/preview.ts';
 import { parseArgs } from './args.ts';
 import type { Command } from './command.ts';
 
@@ -58,6 +59,7 @@ export const inspectCommand: Command = {
   summary: 'report kernel, initramfs segments, rootfs.tar.gz and required tools of a bootkit',
   usage: [
     'usage: emt-usb inspect <bootkit.tar.gz | initramfs | vmlinuz initramfs> [--json]',
+    '       emt-usb inspect <installer.iso> [--json]   (the same as emt-usb preview <iso>)',
     '',
     'Reads a bootkit without changing it: the kernel version from the bzImage header,',
     'every initramfs segment (offset, codec, entry count, uncompressed size), whether',
@@ -75,6 +77,11 @@ export const inspectCommand: Command = {
     const p = parseArgs(args, { json: 'bool' });
     if (p.positionals.length < 1 || p.positionals.length > 2) {
       throw new UsageError('give a bootkit tar.gz, an initramfs, or a vmlinuz and an initramfs');
+    }
+    // An installer ISO (or a stick holding one) is answered by preview.
+    if (await isInstallerImage(p.positionals)) {
+      const { previewCommand } = await import('./preview.ts');
+      return previewCommand.run(args, io, session);
     }
     const report = await inspect(
       { inputs: p.positionals },

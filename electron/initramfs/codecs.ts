@@ -53,6 +53,8 @@ export interface FileSource {
   fd: number;
   size: number;
   name: string;
+  /** Where position 0 sits in the file (an initramfs inside an ISO); default 0. */
+  base?: number;
 }
 
 const pread = promisify(fsRead);
@@ -65,7 +67,7 @@ export async function readAt(src: FileSource, pos: number, len: number): Promise
   const buf = Buffer.allocUnsafe(n);
   let got = 0;
   while (got < n) {
-    const { bytesRead } = await pread(src.fd, buf, got, n - got, pos + got);
+    const { bytesRead } = await pread(src.fd, buf, got, n - got, (src.base ?? 0) + pos + got);
     if (bytesRead === 0) break;
     got += bytesRead;
   }
@@ -429,7 +431,7 @@ async function decodeBzip2(src: FileSource, offset: number, sink: ByteSink, sign
         const n = Math.min(CHUNK, src.size - pos);
         if (n <= 0) throw new Error('unexpected end of file');
         win = Buffer.allocUnsafe(n);
-        readSync(src.fd, win, 0, n, pos);
+        readSync(src.fd, win, 0, n, (src.base ?? 0) + pos);
         winAt = pos;
       }
       return win[pos++ - winAt]!;

@@ -44,6 +44,8 @@ export interface WalkOptions {
   }) => CpioHandlers | undefined | Promise<CpioHandlers | undefined>;
   /** Called (and awaited) after each segment has been walked whole. */
   onSegment?: (segment: Segment) => void | Promise<void>;
+  /** Only this byte range of the file is the initramfs (one inside an ISO image). */
+  region?: { offset: number; length: number };
   /** Refuse absolute and `..` entry names. */
   strictNames?: boolean;
   onProgress?: ProgressSink;
@@ -65,8 +67,15 @@ export async function walkInitramfs(path: string, opts: WalkOptions = {}): Promi
     throw new InitramfsError('OPEN', `cannot read ${name}: ${(e as NodeJS.ErrnoException).code ?? e}`, name);
   }
   try {
-    const size = (await fh.stat()).size;
-    const src: FileSource = { fd: fh.fd, size, name };
+    const st = await fh.stat();
+    // A block device's stat size is 0: there the region's length is taken as given.
+    const r = opts.region;
+    const size = !r
+      ? st.size
+      : st.isBlockDevice()
+        ? r.length
+        : Math.min(r.length, Math.max(0, st.size - r.offset));
+    const src: FileSource = { fd: fh.fd, size, name, base: opts.region?.offset ?? 0 };
     const segments: Segment[] = [];
     let pos = 0;
     while (pos < size) {

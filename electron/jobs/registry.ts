@@ -20,6 +20,14 @@ import { inject, parseInject } from './inject.ts';
 import { inspect, parseInspect } from './inspect.ts';
 import type { JobContext, JobDefinition } from './job.ts';
 import { osImage, parseOsImage } from './os-image.ts';
+import {
+  parsePreview,
+  parsePreviewDiff,
+  parsePreviewVm,
+  preview,
+  previewDiff,
+  previewVm,
+} from './preview.ts';
 import { parseVerify, verify } from './verify.ts';
 
 export type Registry = { [J in JobName]: JobDefinition<J> };
@@ -43,6 +51,9 @@ export const jobs: Registry = {
   verify: { name: 'verify', parse: parseVerify, run: verify },
   'config-check': { name: 'config-check', parse: parseConfigCheck, run: configCheck },
   'config-convert': { name: 'config-convert', parse: parseConfigConvert, run: configConvert },
+  preview: { name: 'preview', parse: parsePreview, run: preview },
+  'preview-diff': { name: 'preview-diff', parse: parsePreviewDiff, run: previewDiff },
+  'preview-vm': { name: 'preview-vm', parse: parsePreviewVm, run: previewVm },
 };
 
 /**
