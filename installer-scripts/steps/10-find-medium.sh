@@ -59,6 +59,10 @@ _nudge_disk() {
 # CONFIG_DEV set; else 1, with what it lacks added to MEDIUM_SEEN.
 _medium_on_disk() {
   local i=$1 d=${D_NAME[$1]} parts=() isos=() cfgs=() p n want=${CONFIG_PARTLABEL,,} what pending=""
+  local stick=0
+  [[ ${D_TRAN[i]} == usb || ${D_RM[i]} == 1 ]] && stick=1
+  # An empty card reader waits for its medium; an idle nbd/loop device is not worth a word.
+  [[ ${D_SIZE[i]} != 0 || $stick == 1 ]] || return 1
   disk_parts "$d" parts
   for p in "${parts[@]}"; do
     [[ ${D_FSTYPE[p]} == iso9660 ]] && isos+=("${D_NAME[p]}")
@@ -94,7 +98,7 @@ _medium_on_disk() {
     MEDIUM_SEEN+=("$what: $CONFIG_PARTLABEL on ${cfgs[*]} but no iso9660 partition ($(disk_parts_summary "$d"))")
   elif ((${#parts[@]} == 0)) && [[ ${D_FSTYPE[i]} == iso9660 ]]; then
     MEDIUM_SEEN+=("$what: iso9660 on the whole disk and no partitions (was the stick written from the whole image?)")
-  elif [[ ${D_TRAN[i]} == usb || ${D_RM[i]} == 1 ]]; then
+  elif ((stick)); then
     MEDIUM_SEEN+=("$what: no iso9660 file system ($(disk_parts_summary "$d"))")
   else
     OTHER_DISKS+=("$d")
