@@ -60,8 +60,9 @@ _nudge_disk() {
 _medium_on_disk() {
   local i=$1 d=${D_NAME[$1]} parts=() isos=() cfgs=() p n want=${CONFIG_PARTLABEL,,} what pending=""
   local stick=0
-  [[ ${D_TRAN[i]} == usb || ${D_RM[i]} == 1 ]] && stick=1
-  # An empty card reader waits for its medium; an idle nbd/loop device is not worth a word.
+  [[ ${D_TYPE[i]} == disk && (${D_TRAN[i]} == usb || ${D_RM[i]} == 1) ]] && stick=1
+  # An empty card reader waits for its medium; an idle nbd/loop device or an
+  # empty optical drive is not worth a word.
   [[ ${D_SIZE[i]} != 0 || $stick == 1 ]] || return 1
   disk_parts "$d" parts
   for p in "${parts[@]}"; do
@@ -91,7 +92,7 @@ _medium_on_disk() {
   fi
   if [[ -n $pending ]]; then
     MEDIUM_SEEN+=("$what: $pending")
-    _nudge_disk "$d"
+    ((D_SIZE[i] == 0)) || _nudge_disk "$d"
   elif ((${#isos[@]} > 0)); then
     MEDIUM_SEEN+=("$what: iso9660 on ${isos[*]} but no partition named $CONFIG_PARTLABEL ($(disk_parts_summary "$d"))")
   elif ((${#cfgs[@]} > 0)); then

@@ -204,13 +204,14 @@ stick_table() { printf '1\n2\n3\n' | at_look "$1" "partx/$2"; }
   [[ ${lines[-1]} == "emt-installer: failed: find the install medium: install medium not found within 0 s: no USB stick seen (other disks: /dev/nvme0n1); expected "* ]]
 }
 
-@test "a stick that is there but has no medium yet (size 0) is waited for" {
+@test "a reader that is there but has no medium yet (size 0) is waited for; an empty optical drive is not" {
   export EMT_MEDIUM_WAIT=0
-  lsblk_row /dev/sda disk 0 TRAN=usb RM=1 MODEL=Reader | at_look 1 lsblk
+  export EMT_REREAD_EVERY=1
+  { lsblk_row /dev/sr0 rom 0 TRAN=sata RM=1; lsblk_row /dev/sda disk 0 TRAN=usb RM=1 MODEL=Reader; } | at_look 1 lsblk
   run medium
   [ "$status" -eq 1 ]
-  [[ ${lines[-1]} == *": /dev/sda (0 MB, usb, Reader): no medium yet (size 0); expected "* ]]
-  not grep -q '^blkid' "$STUB_LOG"
+  [[ ${lines[-1]} == *"within 0 s: /dev/sda (0 MB, usb, Reader): no medium yet (size 0); expected "* ]]
+  not grep -q '^blkid\|^blockdev' "$STUB_LOG"
 }
 
 @test "the deadline comes from installer.conf (medium_wait) unless the environment sets it" {
