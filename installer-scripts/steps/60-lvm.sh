@@ -32,10 +32,11 @@ _part_size_is() {
 }
 
 # _wait_grown PART NUM: resize2fs must not run before the kernel knows the new size.
+# parted counts logical sectors (4096 bytes on a 4Kn disk), sysfs 512-byte ones.
 _wait_grown() {
   local part=$1 num=$2 want have
   want=$(parted -s -m "$TARGET_DISK" unit s print 2>>"$EMT_LOG" |
-    awk -F: -v n="$num" '$1 == n { sub(/s$/, "", $4); print $4 }')
+    awk -F: -v n="$num" 'NR == 2 { lss = $4 } $1 == n && lss > 0 { sub(/s$/, "", $4); printf "%.0f\n", $4 * lss / 512 }')
   if ! [[ $want =~ ^[0-9]+$ ]]; then
     log "parted shows no size in sectors for partition $num: not waiting for the kernel"
     return 0

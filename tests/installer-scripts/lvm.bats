@@ -75,6 +75,17 @@ lvm_free() {
   grep -q 'the kernel sees /dev/nvme0n1p3 as 32768 sectors, the table says 123456789' "$EMT_LOG"
 }
 
+@test "on a 4Kn disk parted's sectors are 4096 bytes: compared in the kernel's 512-byte units" {
+  # 600000000 sectors of 4096 bytes: 4800000000 of 512, past 2^32 as well.
+  export GROWN=4800000000 EMT_GROW_WAIT=1
+  printf 'BYT;\n/dev/nvme0n1:2000000000s:nvme:4096:4096:gpt:QEMU NVMe Ctrl:;\n3:25088s:600025087s:600000000s:ext4:edge_persistent:;\n' >"$T/parted.sectors"
+  lvm_free
+  run setup_lvm
+  echo "$output"
+  [ "$status" -eq 0 ]
+  grep -qx 'resize2fs /dev/nvme0n1p3' "$STUB_LOG"
+}
+
 @test "the kernel never shows the grown size: stop before resize2fs, say what it sees" {
   export GROW_SEEN_AT=999 EMT_GROW_WAIT=1
   lvm_free
