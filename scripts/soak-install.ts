@@ -79,8 +79,11 @@ async function main(): Promise<number> {
     if (r.matched) {
       tally.ok++;
       times.push(r.elapsedMs);
-      const plug = r.pluggedAtMs === undefined ? '' : ` (stick plugged in at ${secs(r.pluggedAtMs)})`;
-      console.log(`run ${i}/${runs} (${mode}): completed in ${secs(r.elapsedMs)}${plug}`);
+      const plug = r.pluggedAtMs === undefined ? '' : `; stick plugged in at ${secs(r.pluggedAtMs)}`;
+      // Whether step 1 had to wait for the medium (installer-scripts/steps/10-find-medium.sh).
+      const waited = /install medium appeared after (\d+) s/.exec(r.serialLog);
+      const wait = waited ? `; waited ${waited[1]} s for the medium` : '; medium there at the first look';
+      console.log(`run ${i}/${runs} (${mode}): completed in ${secs(r.elapsedMs)}${plug}${wait}`);
       // Disk images are large; a good run keeps nothing.
       await rm(dir, { recursive: true, force: true });
     } else {
