@@ -34,6 +34,8 @@ EMT_LOG=$EMT_RUN_DIR/install.log
 . "$HERE/lib/config.sh"
 # shellcheck source=lib/disk.sh
 . "$HERE/lib/disk.sh"
+# shellcheck source=lib/wait.sh
+. "$HERE/lib/wait.sh"
 for f in "$HERE"/steps/[0-9][0-9]-*.sh; do
   # shellcheck source=/dev/null
   . "$f"

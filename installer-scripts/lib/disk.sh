@@ -12,9 +12,10 @@
 # group: two equal candidates stop the install (name one by serial or path).
 
 # shellcheck disable=SC2034 # the D_* arrays and TARGET_DISK are read by the steps
-LSBLK_COLS=NAME,TYPE,SIZE,TRAN,RM,RO,SERIAL,MODEL,PKNAME,PARTLABEL,LABEL,FSTYPE,PARTTYPE
+LSBLK_COLS=NAME,TYPE,SIZE,TRAN,RM,RO,SERIAL,MODEL,PKNAME,PARTLABEL,LABEL,FSTYPE,PARTTYPE,PTTYPE
 declare -ga D_NAME=() D_TYPE=() D_SIZE=() D_TRAN=() D_RM=() D_RO=() D_SERIAL=() D_MODEL=()
-declare -ga D_PKNAME=() D_PARTLABEL=() D_LABEL=() D_FSTYPE=() D_PARTTYPE=()
+declare -ga D_PKNAME=() D_PARTLABEL=() D_LABEL=() D_FSTYPE=() D_PARTTYPE=() D_PTTYPE=()
+: "${EMT_SYSFS:=/sys}" "${EMT_MOUNTS:=/proc/mounts}"
 
 # lsblk -P escapes unsafe bytes (quote, backslash, controls) as \xHH: undo that.
 _lsblk_unescape() {
@@ -26,7 +27,7 @@ _lsblk_unescape() {
 disk_scan() {
   local out line rest key val i=0
   D_NAME=() D_TYPE=() D_SIZE=() D_TRAN=() D_RM=() D_RO=() D_SERIAL=() D_MODEL=()
-  D_PKNAME=() D_PARTLABEL=() D_LABEL=() D_FSTYPE=() D_PARTTYPE=()
+  D_PKNAME=() D_PARTLABEL=() D_LABEL=() D_FSTYPE=() D_PARTTYPE=() D_PTTYPE=()
   out=$(lsblk -P -b -p -o "$LSBLK_COLS") || die "lsblk failed: cannot list the disks"
   local re='^[[:space:]]*([A-Z_:]+)="([^"]*)"(.*)$'
   while IFS= read -r line; do
@@ -52,9 +53,88 @@ disk_scan() {
     D_LABEL[i]=${row[LABEL]-}
     D_FSTYPE[i]=${row[FSTYPE]-}
     D_PARTTYPE[i]=${row[PARTTYPE]-}
+    D_PTTYPE[i]=${row[PTTYPE]-}
     unset row
     i=$((i + 1))
   done <<<"$out"
+}
+
+# lsblk takes labels, GPT names and types from udev's database, which lags behind
+# the kernel (seconds, on a slow stick): for a partition or disk udev has recorded
+# nothing about yet, read them from the device itself (blkid -p, low-level probe).
+disk_probe_unknown() {
+  local i
+  for i in "${!D_NAME[@]}"; do
+    case ${D_TYPE[i]} in
+    part) [[ -z ${D_FSTYPE[i]}${D_LABEL[i]}${D_PARTLABEL[i]}${D_PARTTYPE[i]} ]] || continue ;;
+    disk) [[ -z ${D_FSTYPE[i]}${D_PTTYPE[i]} && ${D_SIZE[i]} != 0 ]] || continue ;;
+    *) continue ;;
+    esac
+    _disk_probe "$i"
+  done
+}
+
+_disk_probe() {
+  local i=$1 out line val
+  # Exit 2 is "nothing found": whatever was printed still counts.
+  out=$(blkid -p -o export -- "${D_NAME[i]}" 2>/dev/null) || true
+  while IFS= read -r line; do
+    [[ $line == *=* ]] || continue
+    # -o export escapes like the shell does (a backslash before specials): read undoes that.
+    # shellcheck disable=SC2162
+    IFS= read val <<<"${line#*=}"
+    case ${line%%=*} in
+    TYPE) D_FSTYPE[i]=$val ;;
+    LABEL) D_LABEL[i]=$val ;;
+    PART_ENTRY_NAME) D_PARTLABEL[i]=$val ;;
+    PART_ENTRY_TYPE) D_PARTTYPE[i]=$val ;;
+    PTTYPE) D_PTTYPE[i]=$val ;;
+    esac
+  done <<<"$out"
+  [[ -z $out ]] || log "blkid -p ${D_NAME[i]}: ${out//$'\n'/ }"
+}
+
+# disk_parts DISK ARRAY: indices of DISK's partitions, in lsblk order.
+disk_parts() {
+  local -n _p=$2
+  local i
+  _p=()
+  for i in "${!D_NAME[@]}"; do
+    [[ ${D_TYPE[i]} == part && ${D_PKNAME[i]} == "$1" ]] && _p+=("$i")
+  done
+  return 0
+}
+
+# How many entries DISK's partition table holds, read from the device (partx,
+# util-linux); fails when that is unknown (no table, no partx, unreadable).
+disk_table_count() {
+  command -v partx >/dev/null || return 1
+  local out
+  out=$(partx -g -r -o NR -- "$1" 2>/dev/null) || return 1
+  [[ -n $out ]] || return 1
+  printf '%s' "$(grep -c . <<<"$out")"
+}
+
+# True when nothing holds DISK: no holder (dm, md) on it or its partitions, and
+# nothing of it mounted (so re-reading its partition table cannot fail or harm).
+disk_is_free() {
+  local d=${1##*/} h
+  for h in "$EMT_SYSFS/class/block/$d/holders"/* "$EMT_SYSFS/class/block/$d/$d"*/holders/*; do
+    [[ -e $h ]] && return 1
+  done
+  ! grep -q "^$1[p0-9]* " "$EMT_MOUNTS" 2>/dev/null
+}
+
+# DISK's partitions for messages: "/dev/sda1 iso9660 'ISO9660', /dev/sda3 vfat 'EMTCONFIG'".
+disk_parts_summary() {
+  local idx=() i s="" name
+  disk_parts "$1" idx
+  for i in "${idx[@]}"; do
+    name=${D_PARTLABEL[i]:-${D_LABEL[i]}}
+    [[ -z $name ]] || name=" '$name'"
+    s+="${s:+, }${D_NAME[i]} ${D_FSTYPE[i]:-(no file system seen)}$name"
+  done
+  printf '%s' "${s:-no partitions}"
 }
 
 # Index of a device by name, or fail.

@@ -29,7 +29,6 @@ _unmount_target_disk() {
   fi
 }
 
-: "${EMT_SETTLE_SLEEP:=1}" # seconds between retries while the kernel re-reads partitions
 LVM_NO_UDEV='devices{obtain_device_list_from_udev=0} activation{udev_sync=0 udev_rules=0}'
 
 write_image() {
@@ -84,30 +83,44 @@ fix_backup_gpt() {
 }
 
 reread_partitions() {
-  local tries
   fix_backup_gpt
-  for tries in 1 2 3 4 5; do
-    if command -v partprobe >/dev/null && run_cmd partprobe "$TARGET_DISK"; then break; fi
-    run_cmd blockdev --rereadpt "$TARGET_DISK" && break
-    log "re-reading the partition table of $TARGET_DISK failed (try $tries)"
-    sleep "$EMT_SETTLE_SLEEP"
-  done
-  udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  _reread_target || log "re-reading the partition table of $TARGET_DISK failed: waiting for the kernel anyway"
+  settle 10
   find_target_parts
 }
 
+# partprobe (parted) or blockdev (util-linux), whichever the bootkit has and works.
+_reread_target() {
+  if command -v partprobe >/dev/null && run_cmd partprobe "$TARGET_DISK"; then return 0; fi
+  run_cmd blockdev --rereadpt "$TARGET_DISK"
+}
+
+# Both partitions by name, as the kernel and the device itself show them; every
+# few tries the table is re-read again (nothing of the new disk is in use yet).
+_target_parts_seen() {
+  disk_scan
+  disk_probe_unknown
+  ROOTFS_PART=$(disk_find_part "$TARGET_DISK" rootfs) || ROOTFS_PART=""
+  ESP_PART=$(disk_find_part "$TARGET_DISK" esp "$ESP_TYPE") || ESP_PART=""
+  [[ -n $ROOTFS_PART && -n $ESP_PART ]] && return 0
+  log "partitions of $TARGET_DISK not all visible yet (try $WAIT_TRY): $(disk_parts_summary "$TARGET_DISK")"
+  ((WAIT_TRY % 5)) || _reread_target || true
+  return 1
+}
+
+: "${EMT_TARGET_PARTS_WAIT:=30}"
+
 find_target_parts() {
-  local tries
-  for tries in 1 2 3 4 5 6 7 8 9 10; do
-    disk_scan
-    ROOTFS_PART=$(disk_find_part "$TARGET_DISK" rootfs) || ROOTFS_PART=""
-    ESP_PART=$(disk_find_part "$TARGET_DISK" esp "$ESP_TYPE") || ESP_PART=""
-    [[ -n $ROOTFS_PART && -n $ESP_PART ]] && break
-    [[ $DRY_RUN == 1 ]] && break
-    log "partitions of $TARGET_DISK not visible yet (try $tries)"
-    sleep "$EMT_SETTLE_SLEEP"
-  done
-  [[ -n $ROOTFS_PART ]] || die "the written disk $TARGET_DISK has no partition named 'rootfs'"
-  [[ -n $ESP_PART ]] || die "the written disk $TARGET_DISK has no EFI system partition"
+  if [[ $DRY_RUN == 1 ]]; then
+    _target_parts_seen || true
+    return 0
+  fi
+  if ! wait_for "$EMT_TARGET_PARTS_WAIT" _target_parts_seen; then
+    local missing="" table=""
+    [[ -n $ROOTFS_PART ]] || missing="no partition named 'rootfs'"
+    [[ -n $ESP_PART ]] || missing+="${missing:+ and }no EFI system partition"
+    table=$(disk_table_count "$TARGET_DISK") && table="; its partition table lists $table entries"
+    die "the written disk $TARGET_DISK shows $missing within ${EMT_TARGET_PARTS_WAIT} s (the kernel shows: $(disk_parts_summary "$TARGET_DISK")$table); expected the OS image's partitions, found by GPT name; try: power the node off and on and install again; if it persists, check the OS image (its partition names)"
+  fi
   say "new partitions: rootfs $ROOTFS_PART, esp $ESP_PART"
 }

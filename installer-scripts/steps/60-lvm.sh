@@ -8,6 +8,8 @@
 LVM_VG=lvmvg
 LVM_PARTNAME=emt-lvm
 : "${EMT_SYSFS:=/sys}"
+# Seconds the kernel gets to show a grown partition's new size, and the new LVM partition.
+: "${EMT_GROW_WAIT:=30}" "${EMT_LVM_WAIT:=30}"
 
 # Start and end (MiB) of the largest free region, from `parted -m ... print free`.
 _largest_free_mib() {
@@ -18,6 +20,41 @@ _largest_free_mib() {
 }
 
 DATA_PARTNAME=edge_persistent
+
+# The partition's size as the kernel sees it (sectors of 512 bytes) is parted's.
+_part_size_is() {
+  local part=$1 want=$2 have
+  have=$(cat "$EMT_SYSFS/class/block/${part##*/}/size" 2>/dev/null) || have=""
+  [[ $have == "$want" ]] && return 0
+  log "the kernel sees $part as ${have:-?} sectors, the table says $want (try $WAIT_TRY)"
+  ((WAIT_TRY % 5)) || _reread_target || true
+  return 1
+}
+
+# _wait_grown PART NUM: resize2fs must not run before the kernel knows the new size.
+# parted counts logical sectors (4096 bytes on a 4Kn disk), sysfs 512-byte ones.
+_wait_grown() {
+  local part=$1 num=$2 want have
+  want=$(parted -s -m "$TARGET_DISK" unit s print 2>>"$EMT_LOG" |
+    awk -F: -v n="$num" 'NR == 2 { lss = $4 } $1 == n && lss > 0 { sub(/s$/, "", $4); printf "%.0f\n", $4 * lss / 512 }')
+  if ! [[ $want =~ ^[0-9]+$ ]]; then
+    log "parted shows no size in sectors for partition $num: not waiting for the kernel"
+    return 0
+  fi
+  wait_for "$EMT_GROW_WAIT" _part_size_is "$part" "$want" && return 0
+  have=$(cat "$EMT_SYSFS/class/block/${part##*/}/size" 2>/dev/null) || have="?"
+  die "the kernel still sees $part at $have sectors ${EMT_GROW_WAIT} s after it was grown to $want sectors (the partition table was changed, the kernel did not take it); try: power the node off and on and install again"
+}
+
+# The new LVM partition by name (the kernel and the device itself).
+_lvm_part_seen() {
+  disk_scan
+  disk_probe_unknown
+  LVM_PART=$(disk_find_part "$TARGET_DISK" "$LVM_PARTNAME") && return 0
+  log "no $LVM_PARTNAME partition on $TARGET_DISK yet (try $WAIT_TRY): $(disk_parts_summary "$TARGET_DISK")"
+  ((WAIT_TRY % 5)) || _reread_target || true
+  return 1
+}
 
 # grow_data_partition KEEP_MIB: resize edge_persistent to end KEEP_MIB (+1 MiB
 # for the backup GPT) before the end of the disk, then its ext4 file system.
@@ -48,8 +85,9 @@ grow_data_partition() {
     return 0
   fi
   run_cmd parted -s "$TARGET_DISK" resizepart "$num" "${new_end}MiB" || die "parted could not grow $part"
-  run_cmd partprobe "$TARGET_DISK" || run_cmd blockdev --rereadpt "$TARGET_DISK" || true
-  udevadm settle --timeout=10 >/dev/null 2>&1 || true
+  _reread_target || true
+  settle 10
+  _wait_grown "$part" "$num"
   # e2fsck exits 1 when it fixed something: only >= 4 is a failure.
   local st=0
   run_cmd e2fsck -f -y "$part" || st=$?
@@ -80,15 +118,11 @@ setup_lvm() {
   fi
   run_cmd parted -s -a optimal "$TARGET_DISK" mkpart "$LVM_PARTNAME" "${start}MiB" "$((start + need))MiB" ||
     die "parted could not create the LVM partition on $TARGET_DISK"
-  run_cmd partprobe "$TARGET_DISK" || run_cmd blockdev --rereadpt "$TARGET_DISK" || true
-  udevadm settle --timeout=10 >/dev/null 2>&1 || true
-  local tries
-  for tries in 1 2 3 4 5; do
-    disk_scan
-    part=$(disk_find_part "$TARGET_DISK" "$LVM_PARTNAME") && break
-    sleep "$EMT_SETTLE_SLEEP"
-  done
-  [[ -n $part ]] || die "the new LVM partition on $TARGET_DISK did not appear (tried $tries times)"
+  _reread_target || true
+  settle 10
+  wait_for "$EMT_LVM_WAIT" _lvm_part_seen ||
+    die "the new LVM partition '$LVM_PARTNAME' on $TARGET_DISK did not show up within ${EMT_LVM_WAIT} s (the kernel shows: $(disk_parts_summary "$TARGET_DISK")); try: power the node off and on and install again"
+  part=$LVM_PART
   run_cmd parted -s "$TARGET_DISK" set "$(cat "$EMT_SYSFS/class/block/${part##*/}/partition")" lvm on || true
   run_cmd pvcreate -ff -y --config "$LVM_NO_UDEV" "$part" || die "pvcreate failed on $part"
   run_cmd vgcreate --config "$LVM_NO_UDEV" "$LVM_VG" "$part" || die "vgcreate $LVM_VG failed on $part"

@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { access, copyFile, mkdir, open, writeFile } from 'node:fs/promises';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
@@ -17,6 +18,12 @@ export interface BootVmOptions {
   cdrom?: string;
   /** Raw image attached as a USB stick on an xHCI controller. */
   usbStick?: string;
+  /** The xHCI controller (`xhci`) even without a stick, to hot-plug one later. */
+  usbController?: boolean;
+  /** QEMU's human monitor on this unix socket (for `hmp`), instead of no monitor. */
+  monitorSocket?: string;
+  /** Run once each, in order, when its pattern first shows on the serial console. */
+  on?: { match: RegExp; run: () => Promise<void> }[];
   /** Raw images attached as NVMe disks, serials emt-nvme0, emt-nvme1, ... */
   nvme?: string[];
   firmware: 'ovmf' | 'seabios';
@@ -74,7 +81,8 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
     a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
     a.push('-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`);
   }
-  a.push('-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', `file:${logPath}`, '-nic', 'none');
+  const monitor = o.monitorSocket ? `unix:${o.monitorSocket},server=on,wait=off` : 'none';
+  a.push('-display', 'none', '-monitor', monitor, '-no-reboot', '-serial', `file:${logPath}`, '-nic', 'none');
   if (o.kernel) {
     a.push('-kernel', o.kernel);
     if (o.initrd) a.push('-initrd', o.initrd);
@@ -88,8 +96,8 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
       '-device',
       'ide-cd,drive=cd0',
     );
+  if (o.usbStick || o.usbController) a.push('-device', 'qemu-xhci,id=xhci');
   if (o.usbStick) {
-    a.push('-device', 'qemu-xhci,id=xhci');
     a.push('-drive', `if=none,id=stick,format=raw,file=${o.usbStick}`);
     a.push('-device', 'usb-storage,bus=xhci.0,drive=stick,removable=on');
   }
@@ -189,11 +197,13 @@ export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
   let reason: BootVmResult['reason'] = 'timeout';
   let failedOn: string | undefined;
   let elapsedMs = 0;
+  const hooks = [...(o.on ?? [])];
   try {
     for (;;) {
       const done = exit !== undefined || spawnError !== undefined;
       await readMore();
       const log = stripAnsi(raw);
+      while (!done && hooks.length > 0 && hooks[0]!.match.test(log)) await hooks.shift()!.run();
       const hit = o.failOn?.find((re) => re.test(log));
       if (hit) {
         reason = 'failOn';
@@ -241,6 +251,54 @@ export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
   if (varsFile) result.varsFile = varsFile;
   if (failedOn) result.failedOn = failedOn;
   return result;
+}
+
+/**
+ * One command on QEMU's human monitor (`monitorSocket`); resolves with what it
+ * printed. HMP answers with text and a new `(qemu) ` prompt, errors included, so
+ * the caller checks the text.
+ */
+export function hmp(socket: string, command: string, timeoutMs = 30_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const conn = createConnection(socket);
+    let buf = '';
+    let sent = false;
+    const timer = setTimeout(() => {
+      conn.destroy();
+      reject(new Error(`hmp: no answer to '${command}' within ${timeoutMs} ms (got: ${buf})`));
+    }, timeoutMs);
+    conn.on('data', (d) => {
+      buf += d.toString('utf8');
+      if (!buf.endsWith('(qemu) ')) return;
+      if (!sent) {
+        sent = true;
+        buf = '';
+        conn.write(`${command}\n`);
+        return;
+      }
+      clearTimeout(timer);
+      conn.end();
+      // The echoed command line first, then the answer.
+      const text = stripAnsi(buf).replace(/\(qemu\) $/, '');
+      resolve(text.slice(text.indexOf('\n') + 1).trim());
+    });
+    conn.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new Error(`hmp: ${socket}: ${e.message}`));
+    });
+  });
+}
+
+/** Plug a raw image in as a USB stick on the `xhci` controller, through the monitor. */
+export async function hotplugUsbStick(socket: string, image: string, id = 'hotstick'): Promise<void> {
+  for (const cmd of [
+    `drive_add 0 if=none,id=${id},format=raw,file=${image}`,
+    `device_add usb-storage,bus=xhci.0,drive=${id},id=${id}-dev,removable=on`,
+  ]) {
+    const out = await hmp(socket, cmd);
+    // drive_add answers "OK"; device_add answers nothing when it worked.
+    if (/error|could not|can't|invalid|not found/i.test(out)) throw new Error(`hmp ${cmd}: ${out}`);
+  }
 }
 
 /** The last lines of a serial log, for assertion messages. */

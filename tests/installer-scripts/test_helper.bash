@@ -21,7 +21,15 @@ common_setup() {
   . "$SCRIPTS/lib/config.sh"
   # shellcheck source=../../installer-scripts/lib/disk.sh
   . "$SCRIPTS/lib/disk.sh"
+  # shellcheck source=../../installer-scripts/lib/wait.sh
+  . "$SCRIPTS/lib/wait.sh"
+  # Never probe the host's own disks: by default the device shows nothing.
+  stub blkid 'exit 2'
+  stub partx 'exit 1'
 }
+
+# not CMD...: fails when CMD succeeds (a bare `! cmd` never fails a bats test).
+not() { ! "$@"; }
 
 # stub NAME [BODY]: a command on PATH that logs "NAME args" and runs BODY.
 stub() {
@@ -34,18 +42,48 @@ stub() {
 lsblk_row() {
   local name=$1 type=$2 size=$3
   shift 3
-  declare -A r=([TRAN]="" [RM]=0 [RO]=0 [SERIAL]="" [MODEL]="" [PKNAME]="" [PARTLABEL]="" [LABEL]="" [FSTYPE]="" [PARTTYPE]="")
+  declare -A r=([TRAN]="" [RM]=0 [RO]=0 [SERIAL]="" [MODEL]="" [PKNAME]="" [PARTLABEL]="" [LABEL]="" [FSTYPE]="" [PARTTYPE]="" [PTTYPE]="")
   local kv
   for kv in "$@"; do r[${kv%%=*}]=${kv#*=}; done
-  printf 'NAME="%s" TYPE="%s" SIZE="%s" TRAN="%s" RM="%s" RO="%s" SERIAL="%s" MODEL="%s" PKNAME="%s" PARTLABEL="%s" LABEL="%s" FSTYPE="%s" PARTTYPE="%s"\n' \
+  printf 'NAME="%s" TYPE="%s" SIZE="%s" TRAN="%s" RM="%s" RO="%s" SERIAL="%s" MODEL="%s" PKNAME="%s" PARTLABEL="%s" LABEL="%s" FSTYPE="%s" PARTTYPE="%s" PTTYPE="%s"\n' \
     "$name" "$type" "$size" "${r[TRAN]}" "${r[RM]}" "${r[RO]}" "${r[SERIAL]}" "${r[MODEL]}" "${r[PKNAME]}" \
-    "${r[PARTLABEL]}" "${r[LABEL]}" "${r[FSTYPE]}" "${r[PARTTYPE]}"
+    "${r[PARTLABEL]}" "${r[LABEL]}" "${r[FSTYPE]}" "${r[PARTTYPE]}" "${r[PTTYPE]}"
 }
 
 # The lsblk stub prints $T/lsblk.out.
 use_lsblk_fixture() {
   stub lsblk 'cat "$LSBLK_OUT"'
   export LSBLK_OUT=$T/lsblk.out
+}
+
+# Devices that show up over time. Every lsblk call is one look (counted in
+# $SCAN/count); look N prints $SCAN/K/lsblk for the highest K <= N that has one.
+# blkid -p DEV and partx DEV read $SCAN/K/blkid/<dev> and $SCAN/K/partx/<dev> the
+# same way (none: nothing found). So a test states, look by look, what the kernel
+# (lsblk), udev (the lsblk columns) and the device itself (blkid, partx) show.
+use_scan_fixture() {
+  export SCAN=$T/scan
+  mkdir -p "$SCAN"
+  echo 0 >"$SCAN/count"
+  cat >"$T/scan-at" <<'SH'
+at() {
+  local n k
+  n=$(cat "$SCAN/count")
+  for ((k = n; k >= 1; k--)); do
+    [ -e "$SCAN/$k/$1" ] && { printf '%s' "$SCAN/$k/$1"; return 0; }
+  done
+  return 1
+}
+SH
+  stub lsblk '. "$(dirname "$SCAN")/scan-at"; echo $(($(cat "$SCAN/count") + 1)) >"$SCAN/count"; f=$(at lsblk) && cat "$f"; exit 0'
+  stub blkid '. "$(dirname "$SCAN")/scan-at"; dev=${*: -1}; f=$(at "blkid/${dev##*/}") || exit 2; cat "$f"'
+  stub partx '. "$(dirname "$SCAN")/scan-at"; dev=${*: -1}; f=$(at "partx/${dev##*/}") || exit 1; cat "$f"'
+}
+
+# at_look N FILE: stdin becomes what look N shows in FILE (lsblk, blkid/sda1, partx/sda).
+at_look() {
+  mkdir -p "$(dirname "$SCAN/$1/$2")"
+  cat >"$SCAN/$1/$2"
 }
 
 # Our USB stick: ISO on the whole disk, ESP p2, EMTCONFIG p3.
