@@ -280,6 +280,33 @@ export interface BuildRequest {
   out: string;
   allowMissingTools?: boolean;
   rootfs?: RootfsMode;
+  /** 'shim': Microsoft-signed shim + Debian-signed GRUB on the ESP; the kernel must be signed. Default off. */
+  secureBoot?: SecureBootMode;
+  /** A certificate (PEM or DER) to check the chain against, e.g. a key enrolled as a MOK. */
+  trust?: string;
+}
+
+export type SecureBootMode = 'off' | 'shim';
+
+/** The Secure Boot state of a build's boot chain (build --secure-boot). */
+export interface SecureBootReportValue {
+  mode: 'shim' | 'none';
+  binaries: {
+    path: string;
+    signed: boolean;
+    signatures: { subject: string; issuer: string; certSha256: string; valid: boolean; trusted?: boolean }[];
+    sbat: {
+      component: string;
+      generation: number;
+      vendor: string;
+      package: string;
+      version: string;
+      url: string;
+    }[];
+  }[];
+  shimVendor?: { subject: string; sha256: string };
+  kernelTrusted?: boolean;
+  trustCert?: { subject: string; sha256: string; verifies: boolean };
 }
 
 export interface ManifestFileValue {
@@ -300,6 +327,7 @@ export interface BuildManifestValue {
   kernelCmdline: string;
   configSchemaVersion: number | null;
   bios: boolean;
+  secureBoot?: 'shim';
   osImage: ManifestFileValue;
   partitions: { esp: { size: number; sha256: string }; config: { size: number; sha256: string } };
   files: ManifestFileValue[];
@@ -316,6 +344,8 @@ export interface BuildResult {
   seconds: number;
   missingTools: string[];
   manifest: BuildManifestValue;
+  /** Only with --secure-boot. */
+  secureBoot?: SecureBootReportValue;
 }
 
 // ---------------------------------------------------------------- os image

@@ -1,6 +1,6 @@
 // emt-usb build: bootkit + OS image + config -> installer ISO (+ .sha256), the
 // same job the app runs. A progress bar on a terminal, JSON lines with --json.
-import type { EngineChoice, RootfsMode } from '../api.ts';
+import type { EngineChoice, RootfsMode, SecureBootReportValue } from '../api.ts';
 import { UsageError } from '../errors.ts';
 import { BUILD_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { build, ENGINE_CHOICES } from '../jobs/build.ts';
@@ -16,7 +16,8 @@ export const buildCommand: Command = {
     '                     --os-image F [--os-image-sha256 F] [--config F] [--password-file F]',
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
-    '                     [--allow-missing-tools] [--rootfs splice|recompress] --out <iso> [--json]',
+    '                     [--allow-missing-tools] [--rootfs splice|recompress] [--secure-boot off|shim]',
+    '                     [--trust CERT] --out <iso> [--json]',
     '',
     'Runs inspect -> inject -> stage -> ESP/config images -> master and writes <iso> and',
     '<iso>.sha256. The ISO is a hybrid: write it raw to a stick (any dd-style writer) or',
@@ -47,6 +48,12 @@ export const buildCommand: Command = {
     '  --rootfs recompress  gzip the new rootfs.tar.gz whole (a little smaller, slower);',
     '                       by default (splice) the old compressed bytes are kept and only',
     '                       our files are deflated after them (--recompress-rootfs: the same)',
+    "  --secure-boot shim   boot with Secure Boot on: EFI/BOOT/BOOTX64.EFI is Debian's",
+    "                       Microsoft-signed shim, grubx64.efi Debian's signed GRUB, mmx64.efi",
+    '                       MokManager (EFI/debian/grub.cfg finds the ISO). The kernel must be',
+    "                       signed by a key shim trusts (Debian's kernels are): else refused",
+    '  --trust CERT         also accept a kernel signed under CERT (PEM/DER; a MOK the nodes',
+    '                       have enrolled) and report whether the chain verifies against it',
     '  --json               progress and the result as JSON lines on stdout (see README)',
     '',
     'Nothing is left behind on failure or Ctrl-C: the ISO is written to a temp file',
@@ -71,6 +78,8 @@ export const buildCommand: Command = {
       'allow-missing-tools': 'bool',
       rootfs: 'string',
       'recompress-rootfs': 'bool',
+      'secure-boot': 'string',
+      trust: 'string',
       out: 'string',
       json: 'bool',
     });
@@ -85,6 +94,9 @@ export const buildCommand: Command = {
       throw new UsageError(
         '--recompress-rootfs (the old name of --rootfs recompress) contradicts --rootfs splice',
       );
+    const secureBoot = str(p, 'secure-boot') ?? 'off';
+    if (secureBoot !== 'off' && secureBoot !== 'shim')
+      throw new UsageError(`--secure-boot must be off or shim, got '${secureBoot}'`);
     const epoch = readSourceDateEpoch({ option: str(p, 'source-date-epoch') }, BUILD_EPOCH);
     const opt = (name: string) => str(p, name);
     const r = await build(
@@ -100,7 +112,9 @@ export const buildCommand: Command = {
           label: opt('label'),
           cmdline: opt('cmdline'),
           installerScripts: opt('installer-scripts'),
+          trust: opt('trust'),
         }),
+        ...(secureBoot === 'shim' ? { secureBoot } : {}),
         osImage: required(p, 'os-image'),
         out: required(p, 'out'),
         engine,
@@ -116,6 +130,7 @@ export const buildCommand: Command = {
     if (r.missingTools.length) io.err(`warning: the bootkit lacks ${r.missingTools.join(', ')}`);
     io.out(`wrote ${r.iso} (${mib(r.size)}, label ${r.manifest.label}, build ${r.manifest.buildId})`);
     io.out(`sha256 ${r.sha256}  (${r.sha256File})`);
+    if (r.secureBoot) for (const line of secureBootLines(r.secureBoot)) io.out(line);
     io.out(
       `${r.seconds.toFixed(1)} s with ${r.engine} xorriso: ` +
         r.stages.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join(', '),
@@ -126,6 +141,27 @@ export const buildCommand: Command = {
 
 const pick = <T extends Record<string, string | undefined>>(o: T): { [K in keyof T]?: string } =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+
+/** The Secure Boot report as a few lines: each binary's signer (and cert sha256), SBAT, the verdict. */
+export function secureBootLines(s: SecureBootReportValue): string[] {
+  const out = [`Secure Boot (${s.mode}):`];
+  for (const b of s.binaries) {
+    const sigs = b.signatures.map(
+      (x) =>
+        `${x.subject} (cert sha256 ${x.certSha256.slice(0, 16)}...${x.valid ? '' : ', INVALID'}${x.trusted === undefined ? '' : x.trusted ? ', trusted' : ', not trusted'})`,
+    );
+    out.push(`  ${b.path}: ${b.signed ? `signed by ${sigs.join('; ')}` : 'not signed'}`);
+    if (b.sbat.length) out.push(`    SBAT ${b.sbat.map((e) => `${e.component},${e.generation}`).join(' ')}`);
+  }
+  if (s.shimVendor)
+    out.push(`  shim trusts ${s.shimVendor.subject} (sha256 ${s.shimVendor.sha256.slice(0, 16)}...)`);
+  out.push(`  kernel signed by a trusted key: ${s.kernelTrusted ? 'yes' : 'no'}`);
+  if (s.trustCert)
+    out.push(
+      `  --trust ${s.trustCert.subject}: chain ${s.trustCert.verifies ? 'verifies' : 'does not verify'}`,
+    );
+  return out;
+}
 
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 

@@ -23,7 +23,7 @@ import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile } from '../inputs/input-file.ts';
 import { checkNotAnInput } from '../inputs/output-path.ts';
-import { bootLoaders } from '../iso/boot-loaders.ts';
+import { bootLoaders, type ShimLoaders, shimLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
 import { espImage } from '../iso/esp-image.ts';
@@ -37,6 +37,8 @@ import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
 import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorriso-engines.ts';
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
+import { loadCertificate } from '../secureboot/authenticode.ts';
+import { type ChainReport, checkShimChain } from '../secureboot/chain.ts';
 import { loadConfigSource } from './config-source.ts';
 import { ROOTFS_MODES } from './inject.ts';
 import { cancellable, type JobContext } from './job.ts';
@@ -71,6 +73,10 @@ export interface BuildJobOptions {
   allowMissingTools?: boolean;
   /** How the new rootfs.tar.gz is made: splice (default, fast) or recompress (smallest). */
   rootfsMode?: RootfsMode;
+  /** 'shim': the ESP carries shim + Debian's signed GRUB and the kernel must be signed (default off). */
+  secureBoot?: 'off' | 'shim';
+  /** Certificate to check the chain against (a MOK the nodes have enrolled). */
+  trust?: string;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -87,6 +93,8 @@ export interface BuildJobResult {
   seconds: number;
   /** Tools the bootkit lacks (only non-empty with allowMissingTools). */
   missingTools: string[];
+  /** Only with secureBoot: what is signed, by whom, SBAT, whether the kernel is trusted. */
+  secureBoot?: ChainReport;
 }
 
 /** A checksum file is a line or a few; anything larger is the wrong file. */
@@ -121,6 +129,8 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     userAppFiles,
     scriptsDir,
     loaders,
+    shim,
+    trust,
     engine,
     xorriso,
   } = await checkInputs(o);
@@ -136,6 +146,10 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       );
     }
     const kernel = bk.kernel;
+    // Before anything slow: a kernel the chain would refuse is refused here.
+    const secureBoot = shim
+      ? await timed('secure-boot', () => checkChain(shim, kernel, bk.kernelName ?? kernel, trust))
+      : undefined;
     // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
     // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
     const sizes = await Promise.all([o.osImage, kernel, bk.initramfs].map(async (f) => (await stat(f)).size));
@@ -237,6 +251,10 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         [loaders.efi, ...(o.bios ? [loaders.biosEltorito, loaders.biosHybridMbr] : [])],
         sig,
       ),
+      // Absent (so not in the id) without Secure Boot: older ids stay as they were.
+      secureBoot: shim
+        ? await hashAll([shim.shim, shim.grub, shim.mokManager, shim.grubCfg], sig)
+        : undefined,
       label,
       cmdline,
       bios: Boolean(o.bios),
@@ -249,7 +267,14 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         grubCfg({ label, bios: Boolean(o.bios), ...(o.cmdline ? { cmdlineExtra: o.cmdline } : {}) }),
       );
       const esp = join(work, 'esp.img');
-      await writeFile(esp, await espImage({ efiBinary: loaders.efi, dateEpoch: sde }));
+      await writeFile(
+        esp,
+        await espImage(
+          shim
+            ? { efiBinary: shim.shim, extraFiles: shimEspFiles(shim), dateEpoch: sde }
+            : { efiBinary: loaders.efi, dateEpoch: sde },
+        ),
+      );
       const config = join(work, 'config.img');
       // The serial (the FS UUID) from the build id: same build, same bytes.
       await writeFile(
@@ -274,7 +299,13 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         // The injector hashed the initrd as it wrote it.
         known: [{ path: initrd, sha256: injected.sha256, size: injected.size }],
         grubCfg: images.cfg,
-        efiLoader: loaders.efi,
+        efiLoader: shim ? shim.shim : loaders.efi,
+        ...(shim
+          ? {
+              secureBoot: 'shim' as const,
+              efiExtras: shimEspFiles(shim).map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
+            }
+          : {}),
         ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
         osImage: { path: o.osImage, ...osHash },
         ...(o.userApps ? { userApps: o.userApps } : {}),
@@ -311,6 +342,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       stages,
       seconds: (performance.now() - t0) / 1000,
       missingTools: missing.map((t) => t.name),
+      ...(secureBoot ? { secureBoot } : {}),
     };
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
@@ -371,6 +403,16 @@ async function checkInputs(o: BuildJobOptions) {
   const userAppFiles = o.userApps ? await listUserApps(o.userApps) : [];
   const scriptsDir = o.installerScripts ?? defaultInstallerScripts();
   const loaders = bootLoaders();
+  if (o.secureBoot !== undefined && o.secureBoot !== 'off' && o.secureBoot !== 'shim')
+    throw new UsageError(`--secure-boot must be off or shim, got '${String(o.secureBoot)}'`);
+  if (o.trust !== undefined && o.secureBoot !== 'shim')
+    throw new UsageError('--trust needs --secure-boot shim');
+  const shim = o.secureBoot === 'shim' ? shimLoaders() : undefined;
+  let trust: ReturnType<typeof loadCertificate> | undefined;
+  if (o.trust !== undefined) {
+    await checkInputFile(o.trust, 'certificate');
+    trust = loadCertificate(await readFile(o.trust), o.trust);
+  }
   const engine = await resolveEngine(o.engine ?? 'auto');
   const xorriso = await xorrisoVersion(engine);
 
@@ -385,9 +427,40 @@ async function checkInputs(o: BuildJobOptions) {
     userAppFiles,
     scriptsDir,
     loaders,
+    shim,
+    trust,
     engine,
     xorriso,
   };
+}
+
+/** The shim chain's files beside shim (BOOTX64.EFI) on the ESP; the same paths on the ISO. */
+function shimEspFiles(s: ShimLoaders): { path: string; data: string }[] {
+  return [
+    { path: 'EFI/BOOT/grubx64.efi', data: s.grub },
+    { path: 'EFI/BOOT/mmx64.efi', data: s.mokManager },
+    { path: 'EFI/debian/grub.cfg', data: s.grubCfg },
+  ];
+}
+
+/** Reads the chain's binaries and checks the kernel is signed by a key it trusts. */
+async function checkChain(
+  s: ShimLoaders,
+  kernel: string,
+  kernelName: string,
+  trust: ReturnType<typeof loadCertificate> | undefined,
+): Promise<ChainReport> {
+  const [shimBytes, grubBytes, mmBytes, kernelBytes] = await Promise.all(
+    [s.shim, s.grub, s.mokManager, kernel].map((f) => readFile(f)),
+  );
+  return checkShimChain({
+    shim: { path: 'EFI/BOOT/BOOTX64.EFI', bytes: shimBytes! },
+    grub: { path: 'EFI/BOOT/grubx64.efi', bytes: grubBytes! },
+    mokManager: { path: 'EFI/BOOT/mmx64.efi', bytes: mmBytes! },
+    kernel: { path: '/boot/vmlinuz', bytes: kernelBytes! },
+    kernelSource: kernelName,
+    ...(trust ? { trust } : {}),
+  });
 }
 
 /** Stage 4: the tool check on the rootfs index the inject made; the tools missing (when allowed). */
@@ -504,6 +577,10 @@ export function parseBuild(raw: unknown): BuildRequest {
     o.sourceDateEpoch = readSourceDateEpoch({ option: sde }, BUILD_EPOCH, 'sourceDateEpoch');
   if (r.has('bios')) o.bios = r.bool('bios', false);
   if (r.has('allowMissingTools')) o.allowMissingTools = r.bool('allowMissingTools', false);
+  const secureBoot = r.optEnum('secureBoot', ['off', 'shim'] as const);
+  if (secureBoot) o.secureBoot = secureBoot;
+  const trust = r.optPath('trust');
+  if (trust !== undefined) o.trust = trust;
   r.done();
   if (o.password !== undefined) checkPassword(o.password, 'build: password');
   return o;
