@@ -8,6 +8,9 @@ import { join } from 'node:path';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+/** OVMF with Microsoft's keys enrolled and Secure Boot enforced (needs SMM). */
+export const OVMF_CODE_MS = '/usr/share/OVMF/OVMF_CODE_4M.ms.fd';
+export const OVMF_VARS_MS = '/usr/share/OVMF/OVMF_VARS_4M.ms.fd';
 
 export interface BootVmOptions {
   kernel?: string;
@@ -20,6 +23,8 @@ export interface BootVmOptions {
   /** Raw images attached as NVMe disks, serials emt-nvme0, emt-nvme1, ... */
   nvme?: string[];
   firmware: 'ovmf' | 'seabios';
+  /** OVMF with Secure Boot on and Microsoft's keys (OVMF_*_4M.ms.fd, SMM, secure pflash). */
+  secureBoot?: boolean;
   memoryMiB?: number;
   /** QEMU CPU model (default `max`). */
   cpu?: string;
@@ -60,7 +65,7 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
   // other vCPU sits in getrandom() left PID 1 in a soft lockup forever under TCG here.
   const a = [
     '-machine',
-    'q35',
+    o.secureBoot ? 'q35,smm=on' : 'q35',
     '-accel',
     'tcg',
     '-cpu',
@@ -71,7 +76,11 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
     '2',
   ];
   if (o.firmware === 'ovmf') {
-    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    if (o.secureBoot) a.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
+    a.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${o.secureBoot ? OVMF_CODE_MS : OVMF_CODE}`,
+    );
     a.push('-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`);
   }
   a.push('-display', 'none', '-monitor', 'none', '-no-reboot', '-serial', `file:${logPath}`, '-nic', 'none');
@@ -140,7 +149,7 @@ export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
   let varsFile: string | undefined;
   if (o.firmware === 'ovmf') {
     varsFile = o.varsFile ?? join(o.workDir, 'OVMF_VARS.fd');
-    if (!o.varsFile) await copyFile(OVMF_VARS, varsFile);
+    if (!o.varsFile) await copyFile(o.secureBoot ? OVMF_VARS_MS : OVMF_VARS, varsFile);
   }
   const logPath = join(o.workDir, 'serial.log');
   await writeFile(logPath, '');
