@@ -284,6 +284,10 @@ export interface BuildRequest {
   secureBoot?: SecureBootMode;
   /** A certificate (PEM or DER) to check the chain against, e.g. a key enrolled as a MOK. */
   trust?: string;
+  /** Organisation key (PEM, RSA) + certificate: the kernel is signed in-process, the cert put on the ESP. */
+  signKey?: string;
+  signCert?: string;
+  signKeyPassFile?: string;
 }
 
 export type SecureBootMode = 'off' | 'shim';

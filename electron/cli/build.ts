@@ -17,7 +17,8 @@ export const buildCommand: Command = {
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
     '                     [--allow-missing-tools] [--rootfs splice|recompress] [--secure-boot off|shim]',
-    '                     [--trust CERT] --out <iso> [--json]',
+    '                     [--trust CERT] [--sign-key KEY --sign-cert CERT [--sign-key-pass-file F]]',
+    '                     --out <iso> [--json]',
     '',
     'Runs inspect -> inject -> stage -> ESP/config images -> master and writes <iso> and',
     '<iso>.sha256. The ISO is a hybrid: write it raw to a stick (any dd-style writer) or',
@@ -54,6 +55,10 @@ export const buildCommand: Command = {
     "                       signed by a key shim trusts (Debian's kernels are): else refused",
     '  --trust CERT         also accept a kernel signed under CERT (PEM/DER; a MOK the nodes',
     '                       have enrolled) and report whether the chain verifies against it',
+    "  --sign-key KEY --sign-cert CERT  sign the kernel with the organisation's RSA key (PEM)",
+    '                       in-process; CERT goes on the ESP as EFI/BOOT/emt-mok.cer for',
+    '                       MokManager (enrol once per node). Hardware tokens (PKCS#11): not supported',
+    "  --sign-key-pass-file F  first line: the key's passphrase (never logged)",
     '  --json               progress and the result as JSON lines on stdout (see README)',
     '',
     'Nothing is left behind on failure or Ctrl-C: the ISO is written to a temp file',
@@ -80,6 +85,9 @@ export const buildCommand: Command = {
       'recompress-rootfs': 'bool',
       'secure-boot': 'string',
       trust: 'string',
+      'sign-key': 'string',
+      'sign-cert': 'string',
+      'sign-key-pass-file': 'string',
       out: 'string',
       json: 'bool',
     });
@@ -113,6 +121,9 @@ export const buildCommand: Command = {
           cmdline: opt('cmdline'),
           installerScripts: opt('installer-scripts'),
           trust: opt('trust'),
+          signKey: opt('sign-key'),
+          signCert: opt('sign-cert'),
+          signKeyPassFile: opt('sign-key-pass-file'),
         }),
         ...(secureBoot === 'shim' ? { secureBoot } : {}),
         osImage: required(p, 'os-image'),
@@ -148,7 +159,7 @@ export function secureBootLines(s: SecureBootReportValue): string[] {
   for (const b of s.binaries) {
     const sigs = b.signatures.map(
       (x) =>
-        `${x.subject} (cert sha256 ${x.certSha256.slice(0, 16)}...${x.valid ? '' : ', INVALID'}${x.trusted === undefined ? '' : x.trusted ? ', trusted' : ', not trusted'})`,
+        `${x.subject} (cert sha256 ${x.certSha256.slice(0, 16)}...${x.valid ? '' : ', INVALID'}${x.trusted ? ', under the trusted cert' : ''})`,
     );
     out.push(`  ${b.path}: ${b.signed ? `signed by ${sigs.join('; ')}` : 'not signed'}`);
     if (b.sbat.length) out.push(`    SBAT ${b.sbat.map((e) => `${e.component},${e.generation}`).join(' ')}`);
@@ -156,10 +167,16 @@ export function secureBootLines(s: SecureBootReportValue): string[] {
   if (s.shimVendor)
     out.push(`  shim trusts ${s.shimVendor.subject} (sha256 ${s.shimVendor.sha256.slice(0, 16)}...)`);
   out.push(`  kernel signed by a trusted key: ${s.kernelTrusted ? 'yes' : 'no'}`);
-  if (s.trustCert)
+  if (s.trustCert) {
+    const under = (t: boolean) =>
+      s.binaries
+        .filter((b) => b.signatures.some((x) => x.trusted === true) === t)
+        .map((b) => b.path)
+        .join(', ') || 'none';
     out.push(
-      `  --trust ${s.trustCert.subject}: chain ${s.trustCert.verifies ? 'verifies' : 'does not verify'}`,
+      `  trusted cert ${s.trustCert.subject}: kernel ${s.trustCert.verifies ? 'verifies' : 'does not verify'}; signed under it: ${under(true)}; not: ${under(false)}`,
     );
+  }
   return out;
 }
 

@@ -39,6 +39,7 @@ import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
 import { loadCertificate } from '../secureboot/authenticode.ts';
 import { type ChainReport, checkShimChain } from '../secureboot/chain.ts';
+import { loadPrivateKey, signPe } from '../secureboot/sign.ts';
 import { loadConfigSource } from './config-source.ts';
 import { ROOTFS_MODES } from './inject.ts';
 import { cancellable, type JobContext } from './job.ts';
@@ -77,6 +78,11 @@ export interface BuildJobOptions {
   secureBoot?: 'off' | 'shim';
   /** Certificate to check the chain against (a MOK the nodes have enrolled). */
   trust?: string;
+  /** Organisation key (PEM, RSA) and certificate: the kernel is signed with them, the cert goes on the ESP. */
+  signKey?: string;
+  signCert?: string;
+  /** First line: the signing key's passphrase. */
+  signKeyPassFile?: string;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -131,6 +137,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     loaders,
     shim,
     trust,
+    signing,
     engine,
     xorriso,
   } = await checkInputs(o);
@@ -145,10 +152,23 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         bk.initramfsName,
       );
     }
-    const kernel = bk.kernel;
+    // With an organisation key the kernel is signed here (work/vmlinuz), and shim
+    // trusts it once the certificate is enrolled as a MOK.
+    const kernel = signing ? join(work, 'vmlinuz') : bk.kernel;
+    const mokCert = signing ? join(work, MOK_CERT_NAME) : undefined;
+    if (signing) {
+      await timed('sign', async () => {
+        const k = bk.kernel!;
+        await writeFile(kernel, signPe(await readFile(k), signing.cert, signing.key, bk.kernelName ?? k));
+        await writeFile(mokCert!, signing.cert.raw);
+      });
+    }
+    const espExtras = shim ? shimEspFiles(shim, mokCert) : [];
     // Before anything slow: a kernel the chain would refuse is refused here.
     const secureBoot = shim
-      ? await timed('secure-boot', () => checkChain(shim, kernel, bk.kernelName ?? kernel, trust))
+      ? await timed('secure-boot', () =>
+          checkChain(shim, kernel, bk.kernelName ?? kernel, trust ?? signing?.cert),
+        )
       : undefined;
     // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
     // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
@@ -255,6 +275,9 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       secureBoot: shim
         ? await hashAll([shim.shim, shim.grub, shim.mokManager, shim.grubCfg], sig)
         : undefined,
+      // The signed kernel follows from the kernel (in the bootkit hash) and the key
+      // behind this certificate.
+      signCert: signing ? sha(signing.cert.raw) : undefined,
       label,
       cmdline,
       bios: Boolean(o.bios),
@@ -271,7 +294,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         esp,
         await espImage(
           shim
-            ? { efiBinary: shim.shim, extraFiles: shimEspFiles(shim), dateEpoch: sde }
+            ? { efiBinary: shim.shim, extraFiles: espExtras, dateEpoch: sde }
             : { efiBinary: loaders.efi, dateEpoch: sde },
         ),
       );
@@ -303,7 +326,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         ...(shim
           ? {
               secureBoot: 'shim' as const,
-              efiExtras: shimEspFiles(shim).map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
+              efiExtras: espExtras.map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
             }
           : {}),
         ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
@@ -408,6 +431,7 @@ async function checkInputs(o: BuildJobOptions) {
   if (o.trust !== undefined && o.secureBoot !== 'shim')
     throw new UsageError('--trust needs --secure-boot shim');
   const shim = o.secureBoot === 'shim' ? shimLoaders() : undefined;
+  const signing = await readSigning(o);
   let trust: ReturnType<typeof loadCertificate> | undefined;
   if (o.trust !== undefined) {
     await checkInputFile(o.trust, 'certificate');
@@ -429,18 +453,47 @@ async function checkInputs(o: BuildJobOptions) {
     loaders,
     shim,
     trust,
+    signing,
     engine,
     xorriso,
   };
 }
 
+/** The organisation's certificate (DER) beside shim, for MokManager's "Enroll key from disk". */
+export const MOK_CERT_NAME = 'emt-mok.cer';
+
 /** The shim chain's files beside shim (BOOTX64.EFI) on the ESP; the same paths on the ISO. */
-function shimEspFiles(s: ShimLoaders): { path: string; data: string }[] {
+function shimEspFiles(s: ShimLoaders, mokCert?: string): { path: string; data: string }[] {
   return [
     { path: 'EFI/BOOT/grubx64.efi', data: s.grub },
     { path: 'EFI/BOOT/mmx64.efi', data: s.mokManager },
+    ...(mokCert ? [{ path: `EFI/BOOT/${MOK_CERT_NAME}`, data: mokCert }] : []),
     { path: 'EFI/debian/grub.cfg', data: s.grubCfg },
   ];
+}
+
+/** --sign-key/--sign-cert: the key (passphrase from its file) and certificate, checked to belong together. */
+async function readSigning(o: BuildJobOptions) {
+  if (o.signKey === undefined && o.signCert === undefined) {
+    if (o.signKeyPassFile !== undefined) throw new UsageError('--sign-key-pass-file needs --sign-key');
+    return undefined;
+  }
+  if (o.signKey === undefined || o.signCert === undefined)
+    throw new UsageError('--sign-key and --sign-cert go together');
+  if (o.secureBoot !== 'shim') throw new UsageError('--sign-key needs --secure-boot shim');
+  await checkInputFile(o.signCert, 'certificate');
+  await checkInputFile(o.signKey, 'signing key');
+  const cert = loadCertificate(await readFile(o.signCert), o.signCert);
+  let passphrase: string | undefined;
+  if (o.signKeyPassFile !== undefined) {
+    await checkInputFile(o.signKeyPassFile, 'passphrase file');
+    // The first line; never logged or put in any message.
+    passphrase = (await readFile(o.signKeyPassFile, 'utf8')).split(/\r?\n/)[0] ?? '';
+  }
+  const key = loadPrivateKey(await readFile(o.signKey), o.signKey, passphrase);
+  if (!cert.checkPrivateKey(key))
+    throw new UsageError(`signing key ${o.signKey} does not belong to certificate ${o.signCert}`);
+  return { cert, key };
 }
 
 /** Reads the chain's binaries and checks the kernel is signed by a key it trusts. */
@@ -579,8 +632,10 @@ export function parseBuild(raw: unknown): BuildRequest {
   if (r.has('allowMissingTools')) o.allowMissingTools = r.bool('allowMissingTools', false);
   const secureBoot = r.optEnum('secureBoot', ['off', 'shim'] as const);
   if (secureBoot) o.secureBoot = secureBoot;
-  const trust = r.optPath('trust');
-  if (trust !== undefined) o.trust = trust;
+  for (const k of ['trust', 'signKey', 'signCert', 'signKeyPassFile'] as const) {
+    const v = r.optPath(k);
+    if (v !== undefined) o[k] = v;
+  }
   r.done();
   if (o.password !== undefined) checkPassword(o.password, 'build: password');
   return o;

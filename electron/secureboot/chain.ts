@@ -33,7 +33,8 @@ export interface ChainReport {
   shimVendor?: { subject: string; sha256: string };
   /** The kernel is signed by a key the chain trusts (shim's vendor certificate, or --trust as a MOK). */
   kernelTrusted?: boolean;
-  /** With --trust: every binary after shim chains to the given certificate. */
+  /** With --trust: the kernel (the link an organisation controls) chains to the given certificate;
+   * each binary's own `trusted` flag says the same for it. */
   trustCert?: { subject: string; sha256: string; verifies: boolean };
 }
 
@@ -115,7 +116,7 @@ export function checkShimChain(i: ShimChainInput): ChainReport {
       i.kernelSource,
     );
   }
-  const after = binaries.slice(1);
+  const kernelReport = binaries[binaries.length - 1]!;
   return {
     mode: 'shim',
     binaries,
@@ -126,7 +127,7 @@ export function checkShimChain(i: ShimChainInput): ChainReport {
           trustCert: {
             subject: i.trust.subject.replace(/\n/g, ', '),
             sha256: fp(i.trust),
-            verifies: after.every((b) => b.signatures.some((s) => s.trusted)),
+            verifies: kernelReport.signatures.some((s) => s.trusted),
           },
         }
       : {}),
