@@ -156,18 +156,26 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     // trusts it once the certificate is enrolled as a MOK.
     const kernel = signing ? join(work, 'vmlinuz') : bk.kernel;
     const mokCert = signing ? join(work, MOK_CERT_NAME) : undefined;
+    const signedShim = signing ? join(work, 'BOOTX64.EFI') : undefined;
+    const shimBinary = signedShim ?? shim?.shim;
     if (signing) {
       await timed('sign', async () => {
         const k = bk.kernel!;
         await writeFile(kernel, signPe(await readFile(k), signing.cert, signing.key, bk.kernelName ?? k));
         await writeFile(mokCert!, signing.cert.raw);
+        // shim keeps Microsoft's signatures and gains ours: firmware whose db holds
+        // only the organisation's key (custom PK/KEK/db) starts it too.
+        await writeFile(
+          signedShim!,
+          signPe(await readFile(shim!.shim), signing.cert, signing.key, shim!.shim, true),
+        );
       });
     }
     const espExtras = shim ? shimEspFiles(shim, mokCert) : [];
     // Before anything slow: a kernel the chain would refuse is refused here.
     const secureBoot = shim
       ? await timed('secure-boot', () =>
-          checkChain(shim, kernel, bk.kernelName ?? kernel, trust ?? signing?.cert),
+          checkChain({ ...shim, shim: shimBinary! }, kernel, bk.kernelName ?? kernel, trust ?? signing?.cert),
         )
       : undefined;
     // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
@@ -294,7 +302,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         esp,
         await espImage(
           shim
-            ? { efiBinary: shim.shim, extraFiles: espExtras, dateEpoch: sde }
+            ? { efiBinary: shimBinary!, extraFiles: espExtras, dateEpoch: sde }
             : { efiBinary: loaders.efi, dateEpoch: sde },
         ),
       );
@@ -322,7 +330,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         // The injector hashed the initrd as it wrote it.
         known: [{ path: initrd, sha256: injected.sha256, size: injected.size }],
         grubCfg: images.cfg,
-        efiLoader: shim ? shim.shim : loaders.efi,
+        efiLoader: shimBinary ?? loaders.efi,
         ...(shim
           ? {
               secureBoot: 'shim' as const,

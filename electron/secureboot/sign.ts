@@ -149,8 +149,17 @@ export function authenticodeSignedData(
 /**
  * Signs a PE binary: any old signature is dropped, the file padded to 8 bytes,
  * the image hashed, and one WIN_CERTIFICATE appended. Returns the new bytes.
+ * With `keep`, the old signatures stay and ours is added after them (the image
+ * hash leaves the certificate table out, so theirs stay valid): how shim keeps
+ * Microsoft's signature and gains the organisation's, for a db without Microsoft.
  */
-export function signPe(image: Uint8Array, cert: X509Certificate, key: KeyObject, what = 'file'): Buffer {
+export function signPe(
+  image: Uint8Array,
+  cert: X509Certificate,
+  key: KeyObject,
+  what = 'file',
+  keep = false,
+): Buffer {
   const pe0 = parsePe(image, what);
   if (pe0.securityDirOffset < 0)
     throw new SecureBootError('NOT_PE', `${what} has no certificate table entry to sign into`, what);
@@ -163,6 +172,7 @@ export function signPe(image: Uint8Array, cert: X509Certificate, key: KeyObject,
         `${what}: its signature is not at the end of the file`,
         what,
       );
+    if (keep) return appendSignature(body, pe0.securityDirOffset, pe0.certTable, cert, key, what);
     body = body.subarray(0, pe0.certTable.offset);
   }
   const padded = Buffer.alloc((body.length + 7) & ~7);
@@ -171,13 +181,36 @@ export function signPe(image: Uint8Array, cert: X509Certificate, key: KeyObject,
   padded.writeUInt32LE(0, pe0.securityDirOffset + 4);
   const hash = peImageHash(padded, parsePe(padded, what));
   const sd = authenticodeSignedData(hash, cert, key);
+  const entry = winCertificate(sd);
+  padded.writeUInt32LE(padded.length, pe0.securityDirOffset);
+  padded.writeUInt32LE(entry.length, pe0.securityDirOffset + 4);
+  return Buffer.concat([padded, entry]);
+}
+
+/** One WIN_CERTIFICATE (revision 2, PKCS#7), padded to 8 bytes. */
+function winCertificate(sd: Uint8Array): Buffer {
   const len = 8 + sd.length;
   const entry = Buffer.alloc((len + 7) & ~7);
   entry.writeUInt32LE(len, 0);
   entry.writeUInt16LE(WIN_CERT_REVISION_2, 4);
   entry.writeUInt16LE(WIN_CERT_TYPE_PKCS, 6);
   Buffer.from(sd).copy(entry, 8);
-  padded.writeUInt32LE(padded.length, pe0.securityDirOffset);
-  padded.writeUInt32LE(entry.length, pe0.securityDirOffset + 4);
-  return Buffer.concat([padded, entry]);
+  return entry;
+}
+
+function appendSignature(
+  file: Buffer,
+  securityDirOffset: number,
+  table: { offset: number; size: number },
+  cert: X509Certificate,
+  key: KeyObject,
+  what: string,
+): Buffer {
+  const hash = peImageHash(file, parsePe(file, what));
+  // Entries start 8-aligned from the table's start.
+  const gap = Buffer.alloc(((table.size + 7) & ~7) - table.size);
+  const entry = winCertificate(authenticodeSignedData(hash, cert, key));
+  const out = Buffer.concat([file, gap, entry]);
+  out.writeUInt32LE(table.size + gap.length + entry.length, securityDirOffset + 4);
+  return out;
 }

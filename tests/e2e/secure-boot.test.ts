@@ -4,6 +4,10 @@
 // runs. Negative: the same ISO with the kernel swapped for an unsigned copy
 // (re-mastered with xorriso, a test-only path: the build itself refuses it) is
 // refused by shim/GRUB. And the shim ISO still boots with Secure Boot off.
+// Own key: with Debian's snakeoil set standing in for an organisation's db key
+// (OVMF_*_4M.snakeoil.fd: snakeoil in PK/KEK/db, no Microsoft keys), an unsigned
+// kernel signed by `build --sign-key` boots (shim carries our signature beside
+// Microsoft's), while the Microsoft-only ISO is refused by that firmware.
 import { execFile } from 'node:child_process';
 import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -27,6 +31,11 @@ echo "emt-installer: done"
 let work: string;
 let iso: string;
 let unsignedIso: string;
+let ownIso: string;
+const SNAKEOIL = {
+  key: '/usr/share/ovmf/PkKek-1-snakeoil.key',
+  cert: '/usr/share/ovmf/PkKek-1-snakeoil.pem',
+};
 
 async function stick(image: string, name: string): Promise<string> {
   const s = join(work, `${name}-stick.img`);
@@ -77,6 +86,38 @@ describe('--secure-boot shim ISO under OVMF', () => {
     const unsignedKernel = join(work, 'vmlinuz-unsigned');
     await copyFile(kit.kernel, unsignedKernel);
     await run('sbattach', ['--remove', unsignedKernel]);
+    // Own key: the unsigned kernel, signed by the build with the snakeoil key.
+    const pass = join(work, 'pass.txt');
+    await writeFile(pass, 'snakeoil\n');
+    ownIso = join(work, 'own.iso');
+    await run(
+      process.execPath,
+      [
+        join(repo, 'bin/emt-usb.js'),
+        'build',
+        '--kernel',
+        unsignedKernel,
+        '--initramfs',
+        kit.initramfs,
+        '--installer-scripts',
+        scripts,
+        '--os-image',
+        os,
+        '--secure-boot',
+        'shim',
+        '--sign-key',
+        SNAKEOIL.key,
+        '--sign-cert',
+        SNAKEOIL.cert,
+        '--sign-key-pass-file',
+        pass,
+        '--source-date-epoch',
+        String(EPOCH),
+        '--out',
+        ownIso,
+      ],
+      { cwd: repo, maxBuffer: 1 << 26 },
+    );
     unsignedIso = join(work, 'unsigned.iso');
     await run('xorriso', [
       '-indev',
@@ -115,7 +156,7 @@ describe('--secure-boot shim ISO under OVMF', () => {
 
   it('boots as a USB stick with Secure Boot enforced (Microsoft keys) and the installer unit runs', async () => {
     const r = await boot('sb-usb', {
-      secureBoot: true,
+      secureBoot: 'ms',
       usbStick: await stick(iso, 'sb'),
       waitFor: [
         /EFI stub: UEFI Secure Boot is enabled/,
@@ -141,7 +182,7 @@ describe('--secure-boot shim ISO under OVMF', () => {
 
   it('refuses the same ISO with an unsigned kernel forced in', async () => {
     const r = await boot('sb-unsigned', {
-      secureBoot: true,
+      secureBoot: 'ms',
       usbStick: await stick(unsignedIso, 'unsigned'),
       timeoutMs: 300_000,
       // Debian's GRUB asks shim to verify the kernel; shim says no.
@@ -164,5 +205,31 @@ describe('--secure-boot shim ISO under OVMF', () => {
       true,
     );
     expect(r.serialLog).not.toMatch(/secureboot: Secure boot enabled/);
+  });
+
+  it('own key: boots the kernel signed by --sign-key under snakeoil-only firmware', async () => {
+    const r = await boot('own-snakeoil', {
+      secureBoot: 'snakeoil',
+      usbStick: await stick(ownIso, 'own'),
+      waitFor: [/secureboot: Secure boot enabled/, /emt-bootkit: switching root/, /emt-installer: done/],
+      failOn: [/Kernel panic/, /emt-bootkit: failed/, /bad shim signature/, /Access Denied/],
+    });
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+  });
+
+  it('own key: the Microsoft-only ISO is refused by snakeoil-only firmware', async () => {
+    const r = await boot('ms-on-snakeoil', {
+      secureBoot: 'snakeoil',
+      usbStick: await stick(iso, 'ms-on-snakeoil'),
+      timeoutMs: 240_000,
+      // OVMF's boot manager reports the refused image and goes on to the next entry.
+      waitFor: [/Access Denied|Security Violation/i],
+      failOn: [/Loading the installer kernel/, /EFI stub:/],
+    });
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
   });
 });
