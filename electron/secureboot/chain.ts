@@ -39,8 +39,12 @@ export interface ChainReport {
 }
 
 /** Signatures of one binary, as report lines. */
-export function efiReport(path: string, bytes: Uint8Array, trust?: X509Certificate): EfiReport {
-  const sigs = readSignatures(bytes, path);
+export function efiReport(
+  path: string,
+  bytes: Uint8Array,
+  trust?: X509Certificate,
+  sigs: AuthenticodeSignature[] = readSignatures(bytes, path),
+): EfiReport {
   const pe = parsePe(bytes, path);
   return {
     path,
@@ -88,10 +92,14 @@ export interface ShimChainInput {
 /** Reports the shim chain and refuses (SecureBootError) a kernel shim would not start. */
 export function checkShimChain(i: ShimChainInput): ChainReport {
   const vendor = shimVendorCert(i.shim.bytes, i.shim.path);
-  const binaries = [i.shim, i.grub, ...(i.mokManager ? [i.mokManager] : []), i.kernel].map((b) =>
-    efiReport(b.path, b.bytes, i.trust),
-  );
+  // The kernel's signatures are read once (hashing 10 MB is the cost) for report and check.
   const kernelSigs = readSignatures(i.kernel.bytes, i.kernelSource);
+  const binaries = [
+    ...[i.shim, i.grub, ...(i.mokManager ? [i.mokManager] : [])].map((b) =>
+      efiReport(b.path, b.bytes, i.trust),
+    ),
+    efiReport(i.kernel.path, i.kernel.bytes, i.trust, kernelSigs),
+  ];
   if (kernelSigs.length === 0) {
     throw new SecureBootError(
       'UNSIGNED_KERNEL',
