@@ -172,6 +172,12 @@ export interface InspectResult {
     protocol: string | null;
     file: string | null;
   };
+  /** The kernel's Authenticode signature, when a kernel is given. */
+  kernelSignature?: {
+    efi: boolean;
+    signed: boolean;
+    signatures: { subject: string; issuer: string; certSha256: string; valid: boolean }[];
+  };
   initramfs: {
     file: string;
     size: number;

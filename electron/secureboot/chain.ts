@@ -143,3 +143,21 @@ export function checkShimChain(i: ShimChainInput): ChainReport {
 }
 
 const fp = (c: X509Certificate): string => c.fingerprint256.replace(/:/g, '').toLowerCase();
+
+export interface KernelSignatureReport {
+  /** False for a kernel that is not a PE/EFI binary (no EFI stub: cannot boot under UEFI Secure Boot). */
+  efi: boolean;
+  signed: boolean;
+  signatures: SignatureReport[];
+}
+
+/** Who signed a kernel, for inspect; never throws on a kernel that is not PE. */
+export function kernelSignature(bytes: Uint8Array, what: string): KernelSignatureReport {
+  try {
+    const sigs = readSignatures(bytes, what);
+    return { efi: true, signed: sigs.length > 0, signatures: sigs.map((s) => signatureReport(s)) };
+  } catch (e) {
+    if (e instanceof SecureBootError) return { efi: e.code !== 'NOT_PE', signed: false, signatures: [] };
+    throw e;
+  }
+}
