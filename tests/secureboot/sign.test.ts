@@ -212,6 +212,39 @@ describe('build --secure-boot shim --sign-key --sign-cert', () => {
     expect(readFileSync(join(x, 'BOOT/emt-mok.cer')).equals(cert.raw)).toBe(true);
   }, 300_000);
 
+  it('is reproducible with a key: same inputs, key and epoch give the same bytes (with --bios too)', async () => {
+    const os = join(work, 'os3.img');
+    writeFileSync(os, seededBytes('sign-os3', 2 ** 20));
+    const pass = join(work, 'pass3.txt');
+    writeFileSync(pass, `${PASS}\n`);
+    const sums: string[] = [];
+    for (const n of [1, 2]) {
+      const iso = join(work, `repro-${n}.iso`);
+      const r = await cli([
+        '--bootkit',
+        kit.tarball,
+        '--os-image',
+        os,
+        '--secure-boot',
+        'shim',
+        '--bios',
+        '--sign-key',
+        KEY,
+        '--sign-cert',
+        CERT,
+        '--sign-key-pass-file',
+        pass,
+        '--source-date-epoch',
+        '1764115200',
+        '--out',
+        iso,
+      ]);
+      expect(r.code).toBe(0);
+      sums.push(createHash('sha256').update(readFileSync(iso)).digest('hex'));
+    }
+    expect(sums[1]).toBe(sums[0]);
+  }, 300_000);
+
   it('refuses a key that does not belong to the certificate, and a lone --sign-key', async () => {
     const os = join(work, 'os2.img');
     writeFileSync(os, seededBytes('sign-os2', 2 ** 20));
