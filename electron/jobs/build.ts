@@ -152,32 +152,22 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         bk.initramfsName,
       );
     }
-    // With an organisation key the kernel is signed here (work/vmlinuz), and shim
-    // trusts it once the certificate is enrolled as a MOK.
-    const kernel = signing ? join(work, 'vmlinuz') : bk.kernel;
-    const mokCert = signing ? join(work, MOK_CERT_NAME) : undefined;
-    const signedShim = signing ? join(work, 'BOOTX64.EFI') : undefined;
-    const shimBinary = signedShim ?? shim?.shim;
-    if (signing) {
-      await timed('sign', async () => {
-        const k = bk.kernel!;
-        await writeFile(kernel, signPe(await readFile(k), signing.cert, signing.key, bk.kernelName ?? k));
-        await writeFile(mokCert!, signing.cert.raw);
-        // shim keeps Microsoft's signatures and gains ours: firmware whose db holds
-        // only the organisation's key (custom PK/KEK/db) starts it too.
-        await writeFile(
-          signedShim!,
-          signPe(await readFile(shim!.shim), signing.cert, signing.key, shim!.shim, true),
-        );
-      });
-    }
-    const espExtras = shim ? shimEspFiles(shim, mokCert) : [];
-    // Before anything slow: a kernel the chain would refuse is refused here.
-    const secureBoot = shim
+    // Secure Boot: sign (with a key), then refuse a kernel the chain would not start.
+    const sb = shim
       ? await timed('secure-boot', () =>
-          checkChain({ ...shim, shim: shimBinary! }, kernel, bk.kernelName ?? kernel, trust ?? signing?.cert),
+          secureBootStage(
+            shim,
+            { path: bk.kernel!, name: bk.kernelName ?? bk.kernel! },
+            work,
+            signing,
+            trust,
+          ),
         )
       : undefined;
+    const kernel = sb?.kernel ?? bk.kernel;
+    const shimBinary = sb?.shim;
+    const espExtras = sb?.espFiles ?? [];
+    const secureBoot = sb?.report;
     // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
     // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
     const sizes = await Promise.all([o.osImage, kernel, bk.initramfs].map(async (f) => (await stat(f)).size));
@@ -502,6 +492,40 @@ async function readSigning(o: BuildJobOptions) {
   if (!cert.checkPrivateKey(key))
     throw new UsageError(`signing key ${o.signKey} does not belong to certificate ${o.signCert}`);
   return { cert, key };
+}
+
+/**
+ * The Secure Boot stage: with a key, the kernel is signed (work/vmlinuz), shim gains
+ * our signature beside Microsoft's (so firmware whose db holds only the
+ * organisation's key starts it) and the certificate goes beside shim for MokManager;
+ * then the chain is checked, refusing a kernel it would not start.
+ */
+async function secureBootStage(
+  shim: ShimLoaders,
+  bootkitKernel: { path: string; name: string },
+  work: string,
+  signing: Awaited<ReturnType<typeof readSigning>>,
+  trust: ReturnType<typeof loadCertificate> | undefined,
+) {
+  let kernel = bootkitKernel.path;
+  let shimBinary = shim.shim;
+  let mokCert: string | undefined;
+  if (signing) {
+    kernel = join(work, 'vmlinuz');
+    shimBinary = join(work, 'BOOTX64.EFI');
+    mokCert = join(work, MOK_CERT_NAME);
+    const { cert, key } = signing;
+    await writeFile(kernel, signPe(await readFile(bootkitKernel.path), cert, key, bootkitKernel.name));
+    await writeFile(shimBinary, signPe(await readFile(shim.shim), cert, key, shim.shim, true));
+    await writeFile(mokCert, cert.raw);
+  }
+  const report = await checkChain(
+    { ...shim, shim: shimBinary },
+    kernel,
+    bootkitKernel.name,
+    trust ?? signing?.cert,
+  );
+  return { kernel, shim: shimBinary, espFiles: shimEspFiles(shim, mokCert), report };
 }
 
 /** Reads the chain's binaries and checks the kernel is signed by a key it trusts. */

@@ -180,6 +180,23 @@ describe('--secure-boot shim ISO under OVMF', () => {
     expect(r.serialLog).toMatch(/Kernel is locked down from EFI Secure Boot/);
   });
 
+  it('boots as a CD with Secure Boot enforced (El Torito EFI image = the ESP)', async () => {
+    const r = await boot('sb-cd', {
+      secureBoot: 'ms',
+      cdrom: iso,
+      waitFor: [/secureboot: Secure boot enabled/, /emt-bootkit: switching root/, /emt-installer: done/],
+      failOn: [
+        /Kernel panic/,
+        /emt-bootkit: failed/,
+        /bad shim signature/,
+        /emt: installer filesystem not found/,
+      ],
+    });
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+  });
+
   it('refuses the same ISO with an unsigned kernel forced in', async () => {
     const r = await boot('sb-unsigned', {
       secureBoot: 'ms',
