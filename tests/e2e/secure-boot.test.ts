@@ -9,12 +9,16 @@
 // kernel signed by `build --sign-key` boots (shim carries our signature beside
 // Microsoft's), while the Microsoft-only ISO is refused by that firmware.
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { X509Certificate } from 'node:crypto';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parsePe } from '../../electron/secureboot/pe.ts';
+import { loadPrivateKey, signPe } from '../../electron/secureboot/sign.ts';
+import { buildUki } from '../../electron/secureboot/uki.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
 import { bootVm, tail } from './qemu.ts';
 
@@ -245,6 +249,105 @@ describe('--secure-boot shim ISO under OVMF', () => {
       waitFor: [/Access Denied|Security Violation/i],
       failOn: [/Loading the installer kernel/, /EFI stub:/],
     });
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+  });
+});
+
+// The UKI (not yet a build mode): systemd's stub + kernel + initramfs + cmdline, signed
+// by us with the snakeoil db key, on a GPT disk's ESP. Its signature covers the
+// initramfs: one byte changed there and the firmware refuses it.
+describe('UKI signed in-process under snakeoil firmware', () => {
+  let dir: string;
+  let good: string;
+  let bad: string;
+
+  /** A GPT disk with one FAT32 ESP holding EFI/BOOT/BOOTX64.EFI (mkfs.fat, mtools, sfdisk). */
+  async function espDisk(efi: Buffer, name: string): Promise<string> {
+    const f = join(dir, `${name}.efi`);
+    await writeFile(f, efi);
+    const esp = join(dir, `${name}-esp.img`);
+    const kib = Math.ceil(efi.length / 1024) + 40 * 1024;
+    await run('mkfs.fat', ['-C', '-F', '32', '-n', 'UKI', esp, String(kib)]);
+    await run('mmd', ['-i', esp, '::/EFI', '::/EFI/BOOT']);
+    await run('mcopy', ['-i', esp, f, '::/EFI/BOOT/BOOTX64.EFI']);
+    const disk = join(dir, `${name}-disk.img`);
+    await writeFile(disk, '');
+    await truncate(disk, (kib + 2048) * 1024);
+    await run('sh', [
+      '-c',
+      `printf 'label: gpt\\nstart=2048, size=${kib * 2}, type=U\\n' | sfdisk -q "$1"`,
+      'sh',
+      disk,
+    ]);
+    await run('dd', [`if=${esp}`, `of=${disk}`, 'bs=512', 'seek=2048', 'conv=notrunc', 'status=none']);
+    await rm(esp);
+    return disk;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'emt-uki-boot-'));
+    const kit = await sampleBootkit('gzip');
+    // An unsigned kernel: only the UKI's own signature is checked.
+    const k = join(dir, 'vmlinuz-unsigned');
+    await copyFile(kit.kernel, k);
+    await run('sbattach', ['--remove', k]);
+    const uki = buildUki({
+      stub: await readFile('/usr/lib/systemd/boot/efi/linuxx64.efi.stub'),
+      kernel: await readFile(k),
+      initrd: await readFile(kit.initramfs),
+      cmdline:
+        'root=tmpfs rootflags=size=1G,mode=0755 rd.skipfsck noresume modules-load=nbd console=ttyS0,115200',
+      osRelease: 'ID=emt-installer\nNAME="EMT installer"\n',
+    });
+    const key = loadPrivateKey(await readFile(SNAKEOIL.key), SNAKEOIL.key, 'snakeoil');
+    const signed = signPe(uki, new X509Certificate(await readFile(SNAKEOIL.cert)), key, 'uki');
+    good = await espDisk(signed, 'good');
+    const changed = Buffer.from(signed);
+    const initrdSection = parsePe(changed).sections.find((x) => x.name === '.initrd')!;
+    changed[initrdSection.rawOffset + 4096]! ^= 0x01;
+    bad = await espDisk(changed, 'bad');
+  }, 600_000);
+
+  afterAll(async () => {
+    for (const f of await readdir(dir))
+      if (/\.(img|efi)$|^vmlinuz/.test(f)) await rm(join(dir, f), { force: true });
+  });
+
+  it('boots with Secure Boot enforced', async () => {
+    const r = await bootVm({
+      firmware: 'ovmf',
+      secureBoot: 'snakeoil',
+      usbStick: good,
+      memoryMiB: 2048,
+      timeoutMs: 480_000,
+      waitFor: [
+        /EFI stub: UEFI Secure Boot is enabled/,
+        /secureboot: Secure boot enabled/,
+        /emt-bootkit: switching root/,
+      ],
+      failOn: [/Kernel panic/, /emt-bootkit: failed/, /Access Denied/],
+      workDir: join(dir, 'uki-good'),
+    });
+    process.stdout.write(`secure-boot uki-good: ${r.reason} after ${(r.elapsedMs / 1000).toFixed(1)} s\n`);
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+  });
+
+  it('is refused by the firmware with one initramfs byte changed', async () => {
+    const r = await bootVm({
+      firmware: 'ovmf',
+      secureBoot: 'snakeoil',
+      usbStick: bad,
+      memoryMiB: 2048,
+      timeoutMs: 240_000,
+      waitFor: [/BdsDxe: failed to load .*Access Denied/],
+      failOn: [/EFI stub:/, /Linux version \d/],
+      workDir: join(dir, 'uki-bad'),
+    });
+    process.stdout.write(`secure-boot uki-bad: ${r.reason} after ${(r.elapsedMs / 1000).toFixed(1)} s\n`);
     expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
       true,
     );
