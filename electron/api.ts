@@ -177,6 +177,12 @@ export interface InspectResult {
     protocol: string | null;
     file: string | null;
   };
+  /** The kernel's Authenticode signature, when a kernel is given. */
+  kernelSignature?: {
+    efi: boolean;
+    signed: boolean;
+    signatures: { subject: string; issuer: string; certSha256: string; valid: boolean }[];
+  };
   initramfs: {
     file: string;
     size: number;
@@ -287,6 +293,37 @@ export interface BuildRequest {
   out: string;
   allowMissingTools?: boolean;
   rootfs?: RootfsMode;
+  /** 'shim': Microsoft-signed shim + Debian-signed GRUB on the ESP; the kernel must be signed. Default off. */
+  secureBoot?: SecureBootMode;
+  /** A certificate (PEM or DER) to check the chain against, e.g. a key enrolled as a MOK. */
+  trust?: string;
+  /** Organisation key (PEM, RSA) + certificate: the kernel is signed in-process, the cert put on the ESP. */
+  signKey?: string;
+  signCert?: string;
+  signKeyPassFile?: string;
+}
+
+export type SecureBootMode = 'off' | 'shim';
+
+/** The Secure Boot state of a build's boot chain (build --secure-boot). */
+export interface SecureBootReportValue {
+  mode: 'shim' | 'none';
+  binaries: {
+    path: string;
+    signed: boolean;
+    signatures: { subject: string; issuer: string; certSha256: string; valid: boolean; trusted?: boolean }[];
+    sbat: {
+      component: string;
+      generation: number;
+      vendor: string;
+      package: string;
+      version: string;
+      url: string;
+    }[];
+  }[];
+  shimVendor?: { subject: string; sha256: string };
+  kernelTrusted?: boolean;
+  trustCert?: { subject: string; sha256: string; verifies: boolean };
 }
 
 export interface ManifestFileValue {
@@ -307,6 +344,7 @@ export interface BuildManifestValue {
   kernelCmdline: string;
   configSchemaVersion: number | null;
   bios: boolean;
+  secureBoot?: 'shim';
   osImage: ManifestFileValue;
   partitions: { esp: { size: number; sha256: string }; config: { size: number; sha256: string } };
   files: ManifestFileValue[];
@@ -327,6 +365,8 @@ export interface BuildResult {
   derivedBootkit?: { from: string; kernelVersion: string; integrity: string };
   /** What was checked of the OS image's content (header and trailer, or the whole stream). */
   osImageCheck: OsImageCheckValue;
+  /** Only with --secure-boot. */
+  secureBoot?: SecureBootReportValue;
 }
 
 export interface OsImageCheckValue {

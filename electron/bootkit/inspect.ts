@@ -1,10 +1,10 @@
-// The inspect job: kernel version, initramfs segments, rootfs.tar.gz and the
-// installer's required tools, in one streaming pass over the initramfs.
+import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Codec } from '../initramfs/codecs.ts';
 import type { CpioEntry } from '../initramfs/cpio.ts';
 import { isRootfsEntry, walkInitramfs } from '../initramfs/segments.ts';
 import type { ProgressSink } from '../progress.ts';
+import { type KernelSignatureReport, kernelSignature } from '../secureboot/chain.ts';
 import { type KernelInfo, readKernelVersion } from './kernel-version.ts';
 import { openBootkit } from './open.ts';
 import {
@@ -20,6 +20,8 @@ export interface InspectReport {
   kernel:
     | (KernelInfo & { file: string })
     | { version: null; versionString: null; protocol: null; file: null };
+  /** The kernel's Authenticode signature (Secure Boot), when a kernel is given. */
+  kernelSignature?: KernelSignatureReport;
   initramfs: {
     file: string;
     size: number;
@@ -100,6 +102,7 @@ export async function inspectBootkit(
     return {
       source: { kind: bk.kind, inputs },
       kernel,
+      ...(bk.kernel ? { kernelSignature: kernelSignature(await readFile(bk.kernel), kernel.file!) } : {}),
       initramfs: {
         file: bk.initramfsName,
         size: layout.size,

@@ -1,6 +1,6 @@
 // emt-usb build: bootkit + OS image + config -> installer ISO (+ .sha256), the
 // same job the app runs. A progress bar on a terminal, JSON lines with --json.
-import type { EngineChoice, RootfsMode } from '../api.ts';
+import type { EngineChoice, RootfsMode, SecureBootReportValue } from '../api.ts';
 import { UsageError } from '../errors.ts';
 import { BUILD_EPOCH, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { build, ENGINE_CHOICES } from '../jobs/build.ts';
@@ -16,7 +16,9 @@ export const buildCommand: Command = {
     '                     --os-image F [--os-image-sha256 F] [--config F] [--password-file F]',
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
-    '                     [--allow-missing-tools] [--rootfs splice|recompress] --out <iso> [--json]',
+    '                     [--allow-missing-tools] [--rootfs splice|recompress] [--secure-boot off|shim]',
+    '                     [--trust CERT] [--sign-key KEY --sign-cert CERT [--sign-key-pass-file F]]',
+    '                     --out <iso> [--json]',
     '',
     'Runs inspect -> inject -> stage -> ESP/config images -> master and writes <iso> and',
     '<iso>.sha256. The ISO is a hybrid: write it raw to a stick (any dd-style writer) or',
@@ -49,6 +51,16 @@ export const buildCommand: Command = {
     '  --rootfs recompress  gzip the new rootfs.tar.gz whole (a little smaller, slower);',
     '                       by default (splice) the old compressed bytes are kept and only',
     '                       our files are deflated after them (--recompress-rootfs: the same)',
+    "  --secure-boot shim   boot with Secure Boot on: EFI/BOOT/BOOTX64.EFI is Debian's",
+    "                       Microsoft-signed shim, grubx64.efi Debian's signed GRUB, mmx64.efi",
+    '                       MokManager (EFI/debian/grub.cfg finds the ISO). The kernel must be',
+    "                       signed by a key shim trusts (Debian's kernels are): else refused",
+    '  --trust CERT         also accept a kernel signed under CERT (PEM/DER; a MOK the nodes',
+    '                       have enrolled) and report whether the chain verifies against it',
+    "  --sign-key KEY --sign-cert CERT  sign the kernel with the organisation's RSA key (PEM)",
+    '                       in-process; CERT goes on the ESP as EFI/BOOT/emt-mok.cer for',
+    '                       MokManager (enrol once per node). Hardware tokens (PKCS#11): not supported',
+    "  --sign-key-pass-file F  first line: the key's passphrase (never logged)",
     '  --json               progress and the result as JSON lines on stdout (see README)',
     '',
     'Nothing is left behind on failure or Ctrl-C: the ISO is written to a temp file',
@@ -74,6 +86,11 @@ export const buildCommand: Command = {
       'allow-missing-tools': 'bool',
       rootfs: 'string',
       'recompress-rootfs': 'bool',
+      'secure-boot': 'string',
+      trust: 'string',
+      'sign-key': 'string',
+      'sign-cert': 'string',
+      'sign-key-pass-file': 'string',
       out: 'string',
       json: 'bool',
     });
@@ -88,6 +105,9 @@ export const buildCommand: Command = {
       throw new UsageError(
         '--recompress-rootfs (the old name of --rootfs recompress) contradicts --rootfs splice',
       );
+    const secureBoot = str(p, 'secure-boot') ?? 'off';
+    if (secureBoot !== 'off' && secureBoot !== 'shim')
+      throw new UsageError(`--secure-boot must be off or shim, got '${secureBoot}'`);
     const epoch = readSourceDateEpoch({ option: str(p, 'source-date-epoch') }, BUILD_EPOCH);
     const opt = (name: string) => str(p, name);
     const r = await build(
@@ -104,7 +124,12 @@ export const buildCommand: Command = {
           label: opt('label'),
           cmdline: opt('cmdline'),
           installerScripts: opt('installer-scripts'),
+          trust: opt('trust'),
+          signKey: opt('sign-key'),
+          signCert: opt('sign-cert'),
+          signKeyPassFile: opt('sign-key-pass-file'),
         }),
+        ...(secureBoot === 'shim' ? { secureBoot } : {}),
         osImage: required(p, 'os-image'),
         out: required(p, 'out'),
         engine,
@@ -125,6 +150,7 @@ export const buildCommand: Command = {
     io.out(`wrote ${r.iso} (${mib(r.size)}, label ${r.manifest.label}, build ${r.manifest.buildId})`);
     io.out(`sha256 ${r.sha256}  (${r.sha256File})`);
     io.out(r.osImageCheck.summary);
+    if (r.secureBoot) for (const line of secureBootLines(r.secureBoot)) io.out(line);
     io.out(
       `${r.seconds.toFixed(1)} s with ${r.engine} xorriso: ` +
         r.stages.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join(', '),
@@ -135,6 +161,33 @@ export const buildCommand: Command = {
 
 const pick = <T extends Record<string, string | undefined>>(o: T): { [K in keyof T]?: string } =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: string };
+
+/** The Secure Boot report as a few lines: each binary's signer (and cert sha256), SBAT, the verdict. */
+export function secureBootLines(s: SecureBootReportValue): string[] {
+  const out = [`Secure Boot (${s.mode}):`];
+  for (const b of s.binaries) {
+    const sigs = b.signatures.map(
+      (x) =>
+        `${x.subject} (cert sha256 ${x.certSha256.slice(0, 16)}...${x.valid ? '' : ', INVALID'}${x.trusted ? ', under the trusted cert' : ''})`,
+    );
+    out.push(`  ${b.path}: ${b.signed ? `signed by ${sigs.join('; ')}` : 'not signed'}`);
+    if (b.sbat.length) out.push(`    SBAT ${b.sbat.map((e) => `${e.component},${e.generation}`).join(' ')}`);
+  }
+  if (s.shimVendor)
+    out.push(`  shim trusts ${s.shimVendor.subject} (sha256 ${s.shimVendor.sha256.slice(0, 16)}...)`);
+  out.push(`  kernel signed by a trusted key: ${s.kernelTrusted ? 'yes' : 'no'}`);
+  if (s.trustCert) {
+    const under = (t: boolean) =>
+      s.binaries
+        .filter((b) => b.signatures.some((x) => x.trusted === true) === t)
+        .map((b) => b.path)
+        .join(', ') || 'none';
+    out.push(
+      `  trusted cert ${s.trustCert.subject}: kernel ${s.trustCert.verifies ? 'verifies' : 'does not verify'}; signed under it: ${under(true)}; not: ${under(false)}`,
+    );
+  }
+  return out;
+}
 
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 

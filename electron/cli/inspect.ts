@@ -11,6 +11,22 @@ const mib = (n: number) => (n >= 1 << 20 ? `${(n / (1 << 20)).toFixed(1)} MiB` :
 export function formatInspect(r: InspectResult): string[] {
   const out: string[] = [];
   out.push(`kernel:    ${r.kernel.version ?? '(none given)'}${r.kernel.file ? `  (${r.kernel.file})` : ''}`);
+  const ks = r.kernelSignature;
+  if (ks)
+    out.push(
+      `signature: ${
+        ks.signed
+          ? ks.signatures
+              .map(
+                (s) =>
+                  `${s.subject} (cert sha256 ${s.certSha256.slice(0, 16)}...${s.valid ? '' : ', INVALID'})`,
+              )
+              .join('; ')
+          : ks.efi
+            ? 'not signed (refused by build --secure-boot shim)'
+            : 'not an EFI binary'
+      }`,
+    );
   out.push(
     `initramfs: ${r.initramfs.file}, ${r.initramfs.size} bytes, ${r.initramfs.segments.length} segment(s)`,
   );

@@ -16,6 +16,42 @@ export interface BootLoaders {
   sources: string;
 }
 
+/** The Secure Boot chain of `build --secure-boot shim` (resources/boot/dist/shim, Debian's signed files). */
+export interface ShimLoaders {
+  /** Microsoft-signed shim: ESP and ISO `EFI/BOOT/BOOTX64.EFI`. */
+  shim: string;
+  /** Debian-signed GRUB, which shim starts as `grubx64.efi` from its own folder. */
+  grub: string;
+  /** MokManager, which shim starts to enrol a key (`mmx64.efi`). */
+  mokManager: string;
+  /** Our early config for `EFI/debian/grub.cfg`, where Debian's signed GRUB looks. */
+  grubCfg: string;
+  sources: string;
+}
+
+/** Resolves the shim chain's files, checking each is readable. */
+export function shimLoaders(dir: string = join(defaultBootDir(), 'shim')): ShimLoaders {
+  const found: ShimLoaders = {
+    shim: join(dir, 'shimx64.efi'),
+    grub: join(dir, 'grubx64.efi'),
+    mokManager: join(dir, 'mmx64.efi'),
+    grubCfg: join(dir, 'grub.cfg'),
+    sources: join(dir, 'SOURCES'),
+  };
+  for (const file of Object.values(found)) {
+    try {
+      accessSync(file, constants.R_OK);
+    } catch {
+      throw new IsoError(
+        'NO_SHIM',
+        `Secure Boot file ${file} is missing (install shim-signed, shim-helpers-amd64-signed and grub-efi-amd64-signed, then run bash resources/boot/build.sh)`,
+        file,
+      );
+    }
+  }
+  return found;
+}
+
 /** resources/boot/dist of this checkout; `EMT_BOOT_DIR` overrides it (packaged app). */
 export const defaultBootDir = (): string =>
   process.env.EMT_BOOT_DIR ?? fileURLToPath(new URL('../../resources/boot/dist/', import.meta.url));

@@ -22,6 +22,10 @@ export interface MasterIsoInput {
   initrd: string;
   grubCfg: Uint8Array;
   efiLoader: string;
+  /** More EFI files on the ISO (the shim chain), see PayloadInputs. */
+  efiExtras?: { isoPath: string; path: string }[];
+  /** With --secure-boot: recorded in the manifest. */
+  secureBoot?: 'shim';
   /** With --bios: GRUB's El Torito image and hybrid MBR. */
   bios?: { eltorito: string; hybridMbr: string };
   osImage: { path: string; sha256: string; size: number };
@@ -69,6 +73,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     osImageSha256: i.osImage.sha256,
     ...(userApps ? { userApps } : {}),
     ...(i.bios ? { biosEltorito: i.bios.eltorito } : {}),
+    ...(i.efiExtras ? { efiExtras: i.efiExtras } : {}),
   });
 
   // Hash every payload file (the OS image is already hashed) for the manifest.
@@ -94,6 +99,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     kernelCmdline: i.about.kernelCmdline,
     configSchemaVersion: i.about.configSchemaVersion,
     bios: Boolean(i.bios),
+    ...(i.secureBoot ? { secureBoot: i.secureBoot } : {}),
     osImage,
     partitions: {
       esp: { size: espHash.size, sha256: espHash.sha256 },

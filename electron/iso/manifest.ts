@@ -30,6 +30,8 @@ export interface BuildManifest {
   kernelCmdline: string;
   configSchemaVersion: number | null;
   bios: boolean;
+  /** Only on Secure Boot builds: the chain on the ESP (absent otherwise, so older builds keep their bytes). */
+  secureBoot?: 'shim';
   osImage: ManifestFile;
   partitions: { esp: { size: number; sha256: string }; config: { size: number; sha256: string } };
   files: ManifestFile[];

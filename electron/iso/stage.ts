@@ -29,6 +29,8 @@ export interface PayloadInputs {
   userApps?: { dir: string; files: string[] };
   /** GRUB BIOS El Torito image; only with --bios. */
   biosEltorito?: string;
+  /** More EFI files beside the loader (the shim chain: grubx64.efi, mmx64.efi, EFI/debian/grub.cfg). */
+  efiExtras?: { isoPath: string; path: string }[];
 }
 
 export const ISO_PATHS = {
@@ -65,6 +67,8 @@ export function planPayload(p: PayloadInputs): StageEntry[] {
       source: { kind: 'bytes', data: new TextEncoder().encode(`${p.osImageSha256}  ${image}\n`) },
     },
   ];
+  for (const x of p.efiExtras ?? [])
+    entries.push({ isoPath: x.isoPath, source: { kind: 'file', path: x.path } });
   if (p.biosEltorito) {
     entries.push({ isoPath: ISO_PATHS.biosEltorito, source: { kind: 'file', path: p.biosEltorito } });
   }

@@ -30,7 +30,7 @@ import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile } from '../inputs/input-file.ts';
 import { checkNotAnInput, tempBeside } from '../inputs/output-path.ts';
-import { bootLoaders } from '../iso/boot-loaders.ts';
+import { bootLoaders, type ShimLoaders, shimLoaders } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
 import { espImage } from '../iso/esp-image.ts';
@@ -50,6 +50,9 @@ import { runXorriso, xorrisoVersion } from '../iso/xorriso.ts';
 import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorriso-engines.ts';
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
+import { loadCertificate } from '../secureboot/authenticode.ts';
+import { type ChainReport, checkShimChain } from '../secureboot/chain.ts';
+import { loadPrivateKey, signPe } from '../secureboot/sign.ts';
 import { bootkit } from './bootkit.ts';
 import { loadConfigSource } from './config-source.ts';
 import { ROOTFS_MODES } from './inject.ts';
@@ -87,6 +90,15 @@ export interface BuildJobOptions {
   allowMissingTools?: boolean;
   /** How the new rootfs.tar.gz is made: splice (default, fast) or recompress (smallest). */
   rootfsMode?: RootfsMode;
+  /** 'shim': the ESP carries shim + Debian's signed GRUB and the kernel must be signed (default off). */
+  secureBoot?: 'off' | 'shim';
+  /** Certificate to check the chain against (a MOK the nodes have enrolled). */
+  trust?: string;
+  /** Organisation key (PEM, RSA) and certificate: the kernel is signed with them, the cert goes on the ESP. */
+  signKey?: string;
+  signCert?: string;
+  /** First line: the signing key's passphrase. */
+  signKeyPassFile?: string;
   onProgress?: ProgressSink;
   signal?: AbortSignal;
 }
@@ -105,6 +117,8 @@ export interface BuildJobResult {
   missingTools: string[];
   /** What was checked of the OS image's content, and a line saying so. */
   osImageCheck: OsImageCheckValue;
+  /** Only with secureBoot: what is signed, by whom, SBAT, whether the kernel is trusted. */
+  secureBoot?: ChainReport;
 }
 
 /** A checksum file is a line or a few; anything larger is the wrong file. */
@@ -140,6 +154,9 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     scriptsDir,
     tools,
     loaders,
+    shim,
+    trust,
+    signing,
     engine,
     xorriso,
     osCodec,
@@ -159,7 +176,22 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         bk.initramfsName,
       );
     }
-    const kernel = bk.kernel;
+    // Secure Boot: sign (with a key), then refuse a kernel the chain would not start.
+    const sb = shim
+      ? await timed('secure-boot', () =>
+          secureBootStage(
+            shim,
+            { path: bk.kernel!, name: bk.kernelName ?? bk.kernel! },
+            work,
+            signing,
+            trust,
+          ),
+        )
+      : undefined;
+    const kernel = sb?.kernel ?? bk.kernel;
+    const shimBinary = sb?.shim;
+    const espExtras = sb?.espFiles ?? [];
+    const secureBoot = sb?.report;
     // Fail fast on a small disk: the work folder (new initramfs, FAT images) and the
     // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
     const sizes = await Promise.all([o.osImage, kernel, bk.initramfs].map(async (f) => (await stat(f)).size));
@@ -266,6 +298,13 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         [loaders.efi, ...(o.bios ? [loaders.biosEltorito, loaders.biosHybridMbr] : [])],
         sig,
       ),
+      // Absent (so not in the id) without Secure Boot: older ids stay as they were.
+      secureBoot: shim
+        ? await hashAll([shim.shim, shim.grub, shim.mokManager, shim.grubCfg], sig)
+        : undefined,
+      // The signed kernel follows from the kernel (in the bootkit hash) and the key
+      // behind this certificate.
+      signCert: signing ? sha(signing.cert.raw) : undefined,
       label,
       cmdline,
       bios: Boolean(o.bios),
@@ -278,7 +317,14 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         grubCfg({ label, bios: Boolean(o.bios), ...(o.cmdline ? { cmdlineExtra: o.cmdline } : {}) }),
       );
       const esp = join(work, 'esp.img');
-      await writeFile(esp, await espImage({ efiBinary: loaders.efi, dateEpoch: sde }));
+      await writeFile(
+        esp,
+        await espImage(
+          shim
+            ? { efiBinary: shimBinary!, extraFiles: espExtras, dateEpoch: sde }
+            : { efiBinary: loaders.efi, dateEpoch: sde },
+        ),
+      );
       const config = join(work, 'config.img');
       // The serial (the FS UUID) from the build id: same build, same bytes.
       await writeFile(
@@ -303,7 +349,13 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         // The injector hashed the initrd as it wrote it.
         known: [{ path: initrd, sha256: injected.sha256, size: injected.size }],
         grubCfg: images.cfg,
-        efiLoader: loaders.efi,
+        efiLoader: shimBinary ?? loaders.efi,
+        ...(shim
+          ? {
+              secureBoot: 'shim' as const,
+              efiExtras: espExtras.map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
+            }
+          : {}),
         ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
         osImage: { path: o.osImage, ...osHash },
         ...(o.userApps ? { userApps: o.userApps } : {}),
@@ -346,6 +398,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       seconds: (performance.now() - t0) / 1000,
       missingTools: missing.map((t) => t.name),
       osImageCheck: { ...osImageCheck, summary: describeOsImageCheck(osImageCheck) },
+      ...(secureBoot ? { secureBoot } : {}),
     };
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
@@ -411,6 +464,17 @@ async function checkInputs(o: BuildJobOptions) {
   // The scripts' command list, read (and a bad one refused) before the long work.
   const tools = requiredTools(scriptsDir);
   const loaders = bootLoaders();
+  if (o.secureBoot !== undefined && o.secureBoot !== 'off' && o.secureBoot !== 'shim')
+    throw new UsageError(`--secure-boot must be off or shim, got '${String(o.secureBoot)}'`);
+  if (o.trust !== undefined && o.secureBoot !== 'shim')
+    throw new UsageError('--trust needs --secure-boot shim');
+  const shim = o.secureBoot === 'shim' ? shimLoaders() : undefined;
+  const signing = await readSigning(o);
+  let trust: ReturnType<typeof loadCertificate> | undefined;
+  if (o.trust !== undefined) {
+    await checkInputFile(o.trust, 'certificate');
+    trust = loadCertificate(await readFile(o.trust), o.trust);
+  }
   const engine = await resolveEngine(o.engine ?? 'auto');
   const xorriso = await xorrisoVersion(engine);
 
@@ -427,9 +491,103 @@ async function checkInputs(o: BuildJobOptions) {
     scriptsDir,
     tools,
     loaders,
+    shim,
+    trust,
+    signing,
     engine,
     xorriso,
   };
+}
+
+/** The organisation's certificate (DER) beside shim, for MokManager's "Enroll key from disk". */
+export const MOK_CERT_NAME = 'emt-mok.cer';
+
+/** The shim chain's files beside shim (BOOTX64.EFI) on the ESP; the same paths on the ISO. */
+function shimEspFiles(s: ShimLoaders, mokCert?: string): { path: string; data: string }[] {
+  return [
+    { path: 'EFI/BOOT/grubx64.efi', data: s.grub },
+    { path: 'EFI/BOOT/mmx64.efi', data: s.mokManager },
+    ...(mokCert ? [{ path: `EFI/BOOT/${MOK_CERT_NAME}`, data: mokCert }] : []),
+    { path: 'EFI/debian/grub.cfg', data: s.grubCfg },
+  ];
+}
+
+/** --sign-key/--sign-cert: the key (passphrase from its file) and certificate, checked to belong together. */
+async function readSigning(o: BuildJobOptions) {
+  if (o.signKey === undefined && o.signCert === undefined) {
+    if (o.signKeyPassFile !== undefined) throw new UsageError('--sign-key-pass-file needs --sign-key');
+    return undefined;
+  }
+  if (o.signKey === undefined || o.signCert === undefined)
+    throw new UsageError('--sign-key and --sign-cert go together');
+  if (o.secureBoot !== 'shim') throw new UsageError('--sign-key needs --secure-boot shim');
+  await checkInputFile(o.signCert, 'certificate');
+  await checkInputFile(o.signKey, 'signing key');
+  const cert = loadCertificate(await readFile(o.signCert), o.signCert);
+  let passphrase: string | undefined;
+  if (o.signKeyPassFile !== undefined) {
+    await checkInputFile(o.signKeyPassFile, 'passphrase file');
+    // The first line; never logged or put in any message.
+    passphrase = (await readFile(o.signKeyPassFile, 'utf8')).split(/\r?\n/)[0] ?? '';
+  }
+  const key = loadPrivateKey(await readFile(o.signKey), o.signKey, passphrase);
+  if (!cert.checkPrivateKey(key))
+    throw new UsageError(`signing key ${o.signKey} does not belong to certificate ${o.signCert}`);
+  return { cert, key };
+}
+
+/**
+ * The Secure Boot stage: with a key, the kernel is signed (work/vmlinuz), shim gains
+ * our signature beside Microsoft's (so firmware whose db holds only the
+ * organisation's key starts it) and the certificate goes beside shim for MokManager;
+ * then the chain is checked, refusing a kernel it would not start.
+ */
+async function secureBootStage(
+  shim: ShimLoaders,
+  bootkitKernel: { path: string; name: string },
+  work: string,
+  signing: Awaited<ReturnType<typeof readSigning>>,
+  trust: ReturnType<typeof loadCertificate> | undefined,
+) {
+  let kernel = bootkitKernel.path;
+  let shimBinary = shim.shim;
+  let mokCert: string | undefined;
+  if (signing) {
+    kernel = join(work, 'vmlinuz');
+    shimBinary = join(work, 'BOOTX64.EFI');
+    mokCert = join(work, MOK_CERT_NAME);
+    const { cert, key } = signing;
+    await writeFile(kernel, signPe(await readFile(bootkitKernel.path), cert, key, bootkitKernel.name));
+    await writeFile(shimBinary, signPe(await readFile(shim.shim), cert, key, shim.shim, true));
+    await writeFile(mokCert, cert.raw);
+  }
+  const report = await checkChain(
+    { ...shim, shim: shimBinary },
+    kernel,
+    bootkitKernel.name,
+    trust ?? signing?.cert,
+  );
+  return { kernel, shim: shimBinary, espFiles: shimEspFiles(shim, mokCert), report };
+}
+
+/** Reads the chain's binaries and checks the kernel is signed by a key it trusts. */
+async function checkChain(
+  s: ShimLoaders,
+  kernel: string,
+  kernelName: string,
+  trust: ReturnType<typeof loadCertificate> | undefined,
+): Promise<ChainReport> {
+  const [shimBytes, grubBytes, mmBytes, kernelBytes] = await Promise.all(
+    [s.shim, s.grub, s.mokManager, kernel].map((f) => readFile(f)),
+  );
+  return checkShimChain({
+    shim: { path: 'EFI/BOOT/BOOTX64.EFI', bytes: shimBytes! },
+    grub: { path: 'EFI/BOOT/grubx64.efi', bytes: grubBytes! },
+    mokManager: { path: 'EFI/BOOT/mmx64.efi', bytes: mmBytes! },
+    kernel: { path: '/boot/vmlinuz', bytes: kernelBytes! },
+    kernelSource: kernelName,
+    ...(trust ? { trust } : {}),
+  });
 }
 
 /** Stage 4: the tool check on the rootfs index the inject made; the tools missing (when allowed). */
@@ -544,6 +702,12 @@ export function parseBuild(raw: unknown): BuildRequest {
     o.sourceDateEpoch = readSourceDateEpoch({ option: sde }, BUILD_EPOCH, 'sourceDateEpoch');
   if (r.has('bios')) o.bios = r.bool('bios', false);
   if (r.has('allowMissingTools')) o.allowMissingTools = r.bool('allowMissingTools', false);
+  const secureBoot = r.optEnum('secureBoot', ['off', 'shim'] as const);
+  if (secureBoot) o.secureBoot = secureBoot;
+  for (const k of ['trust', 'signKey', 'signCert', 'signKeyPassFile'] as const) {
+    const v = r.optPath(k);
+    if (v !== undefined) o[k] = v;
+  }
   r.done();
   if (o.password !== undefined) checkPassword(o.password, 'build: password');
   return o;

@@ -5,6 +5,9 @@
 #   boot_hybrid.img  grub-pc-bin's MBR for hybrid ISOs (xorriso --grub2-mbr)
 #   SOURCES          licence and the exact Debian package versions used
 #   COPYING-GRUB     the GPL-3 text, which must travel with the binaries
+#   shim/            the Secure Boot chain (build --secure-boot shim), copied unmodified:
+#                    shimx64.efi (Microsoft-signed shim), mmx64.efi (MokManager, Debian-signed),
+#                    grubx64.efi (Debian-signed GRUB), grub.cfg (early.cfg), SOURCES; only when those packages are installed
 # Output is cached by a hash of the recipe (this script, early.cfg, package
 # versions, SOURCE_DATE_EPOCH) under ${EMT_CACHE_DIR:-$HOME/.cache/emt-usb}/boot-<hash>.
 set -euo pipefail
@@ -24,6 +27,10 @@ COMMON_MODULES=(part_gpt part_msdos iso9660 fat search search_fs_file search_fs_
 EFI_MODULES=("${COMMON_MODULES[@]}")
 PC_MODULES=(biosdisk "${COMMON_MODULES[@]}")
 PACKAGES=(grub-efi-amd64-bin grub-pc-bin grub-common)
+# The signed chain: Debian's files as shipped (re-signing or rebuilding would break the signatures).
+SHIM_PACKAGES=(shim-signed shim-helpers-amd64-signed grub-efi-amd64-signed)
+SHIM_FILES=(/usr/lib/shim/shimx64.efi.signed /usr/lib/shim/mmx64.efi.signed
+  /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed)
 
 die() { echo "boot/build.sh: $*" >&2; exit 1; }
 
@@ -113,6 +120,63 @@ build_into() {
   write_sources "$out"
 }
 
+shim_recipe_hash() {
+  {
+    cat "$here/build.sh" "$here/early.cfg"
+    dpkg-query -W -f='${Package} ${Version}\n' "${SHIM_PACKAGES[@]}"
+  } | sha256sum | cut -c1-16
+}
+
+# Copies the signed chain into the cache and dist/shim/. Missing packages are a
+# note, not a failure: only --secure-boot shim needs them (it says so itself).
+build_shim() {
+  local f
+  for f in "${SHIM_FILES[@]}"; do
+    if [ ! -f "$f" ]; then
+      echo "boot/build.sh: no $f (apt-get install ${SHIM_PACKAGES[*]}): --secure-boot shim unavailable"
+      return 0
+    fi
+  done
+  local hash cached tmp
+  hash="$(shim_recipe_hash)"
+  cached="$cache_root/shim-$hash"
+  if [ ! -f "$cached/SOURCES" ]; then
+    tmp="$(mktemp -d "$cache_root/.shim-$hash.XXXXXX")"
+    cp /usr/lib/shim/shimx64.efi.signed "$tmp/shimx64.efi"
+    cp /usr/lib/shim/mmx64.efi.signed "$tmp/mmx64.efi"
+    cp /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed "$tmp/grubx64.efi"
+    # Debian's signed GRUB has prefix /EFI/debian on its boot device and sources
+    # $prefix/grub.cfg from there: our early config, which finds the ISO.
+    cp "$here/early.cfg" "$tmp/grub.cfg"
+    {
+      echo "Secure Boot chain, copied unmodified by resources/boot/build.sh from Debian packages:"
+      echo "  shimx64.efi  <- /usr/lib/shim/shimx64.efi.signed (shim-signed; signed by Microsoft's UEFI CA)"
+      echo "  mmx64.efi    <- /usr/lib/shim/mmx64.efi.signed (shim-helpers-amd64-signed; signed by Debian)"
+      echo "  grubx64.efi  <- /usr/lib/grub/x86_64-efi-signed/grubx64.efi.signed (grub-efi-amd64-signed; signed by Debian)"
+      echo "shim and MokManager are under the BSD-2-Clause licence (source: Debian source package"
+      echo "'shim', apt-get source shim=<version>); GRUB is GPL-3 or later (COPYING-GRUB, one"
+      echo "folder up; source: Debian source package 'grub2')."
+      echo "grub.cfg is our early.cfg, for the ESP's EFI/debian/grub.cfg."
+      echo
+      dpkg-query -W -f='${Package} ${Version}\n' "${SHIM_PACKAGES[@]}"
+      echo
+      (cd "$tmp" && sha256sum shimx64.efi mmx64.efi grubx64.efi)
+    } >"$tmp/SOURCES"
+    echo "$hash" >"$tmp/RECIPE"
+    rm -rf "$cached"
+    mv "$tmp" "$cached"
+  fi
+  mkdir -p "$dist/shim"
+  for f in "$cached"/*; do
+    local name
+    name="$(basename "$f")"
+    cmp -s "$f" "$dist/shim/$name" && continue
+    cp "$f" "$dist/shim/.$name.tmp"
+    mv -f "$dist/shim/.$name.tmp" "$dist/shim/$name"
+  done
+  echo "boot/build.sh: $dist/shim ready (recipe $hash)"
+}
+
 main() {
   need_tools
   mkdir -p "$cache_root"
@@ -138,11 +202,13 @@ main() {
   local f name
   for f in "$cached"/*; do
     name="$(basename "$f")"
+    [ -f "$f" ] || continue
     cmp -s "$f" "$dist/$name" && continue
     cp "$f" "$dist/.$name.tmp"
     mv -f "$dist/.$name.tmp" "$dist/$name"
   done
   echo "boot/build.sh: $dist ready"
+  build_shim
 }
 
 main "$@"

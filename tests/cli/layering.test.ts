@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const electron = join(import.meta.dirname, '../../electron');
-const ENGINE = ['bootkit', 'initramfs', 'iso', 'flash', 'config', 'preview'];
+const ENGINE = ['bootkit', 'initramfs', 'iso', 'flash', 'config', 'preview', 'secureboot'];
 
 const tsFiles = (dir: string): string[] =>
   readdirSync(dir, { withFileTypes: true, recursive: true })

@@ -9,6 +9,14 @@ import { join } from 'node:path';
 
 export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE_4M.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS_4M.fd';
+/** OVMF with Secure Boot enforced (needs SMM): Microsoft's keys, or Debian's snakeoil key in PK/KEK/db. */
+export const OVMF_SECURE = {
+  ms: { code: '/usr/share/OVMF/OVMF_CODE_4M.ms.fd', vars: '/usr/share/OVMF/OVMF_VARS_4M.ms.fd' },
+  snakeoil: {
+    code: '/usr/share/OVMF/OVMF_CODE_4M.snakeoil.fd',
+    vars: '/usr/share/OVMF/OVMF_VARS_4M.snakeoil.fd',
+  },
+} as const;
 
 export interface BootVmOptions {
   kernel?: string;
@@ -27,6 +35,8 @@ export interface BootVmOptions {
   /** Raw images attached as NVMe disks, serials emt-nvme0, emt-nvme1, ... */
   nvme?: string[];
   firmware: 'ovmf' | 'seabios';
+  /** OVMF with Secure Boot on (SMM, secure pflash) and these keys enrolled. */
+  secureBoot?: keyof typeof OVMF_SECURE;
   memoryMiB?: number;
   /** QEMU CPU model (default `max`). */
   cpu?: string;
@@ -67,7 +77,7 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
   // other vCPU sits in getrandom() left PID 1 in a soft lockup forever under TCG here.
   const a = [
     '-machine',
-    'q35',
+    o.secureBoot ? 'q35,smm=on' : 'q35',
     '-accel',
     'tcg',
     '-cpu',
@@ -78,7 +88,11 @@ export function qemuArgs(o: BootVmOptions, logPath: string, varsFile: string | u
     '2',
   ];
   if (o.firmware === 'ovmf') {
-    a.push('-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF_CODE}`);
+    if (o.secureBoot) a.push('-global', 'driver=cfi.pflash01,property=secure,value=on');
+    a.push(
+      '-drive',
+      `if=pflash,format=raw,unit=0,readonly=on,file=${o.secureBoot ? OVMF_SECURE[o.secureBoot].code : OVMF_CODE}`,
+    );
     a.push('-drive', `if=pflash,format=raw,unit=1,file=${varsFile}`);
   }
   const monitor = o.monitorSocket ? `unix:${o.monitorSocket},server=on,wait=off` : 'none';
@@ -148,7 +162,7 @@ export async function bootVm(o: BootVmOptions): Promise<BootVmResult> {
   let varsFile: string | undefined;
   if (o.firmware === 'ovmf') {
     varsFile = o.varsFile ?? join(o.workDir, 'OVMF_VARS.fd');
-    if (!o.varsFile) await copyFile(OVMF_VARS, varsFile);
+    if (!o.varsFile) await copyFile(o.secureBoot ? OVMF_SECURE[o.secureBoot].vars : OVMF_VARS, varsFile);
   }
   const logPath = join(o.workDir, 'serial.log');
   await writeFile(logPath, '');
