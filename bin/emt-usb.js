@@ -13,10 +13,5 @@ for (const [sig, code] of [
   process.on(sig, () => {
     if (process.listenerCount(sig) === 1) process.exit(code);
   });
-// A reader that stops early (`| head`) closes stdout: end quietly as SIGPIPE would.
-process.stdout.on('error', (e) => {
-  if (e.code === 'EPIPE') process.exit(141);
-  throw e;
-});
 const { main } = await import('../electron/cli/index.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -4,6 +4,7 @@
 import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { sha512Crypt } from '../../electron/config/sha512-crypt.ts';
 import { type BuildJobResult, buildInstaller } from '../../electron/jobs/build.ts';
 import { sampleBootkit } from '../fixtures/sample-bootkit.ts';
@@ -40,7 +41,11 @@ export async function buildFixture(
   const d = join(dir, name);
   await mkdir(d, { recursive: true });
   const osImage = join(d, 'emt-os.raw.gz');
-  await writeFile(osImage, seededBytes('preview-os', o.osImageBytes ?? 8 * 2 ** 20 + 5));
+  // A real gzip stream: the build checks the OS image's content (named .raw.gz, it must be gzip).
+  await writeFile(
+    osImage,
+    gzipSync(seededBytes('preview-os', o.osImageBytes ?? 8 * 2 ** 20 + 5), { level: 1 }),
+  );
   const config = join(d, 'site.json');
   await writeFile(
     config,
