@@ -418,4 +418,36 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     expect(await page.textContent('#bootkit-label')).toBe('Bootkit file');
     expect(problems).toEqual([]);
   });
+
+  it('Secure Boot with our own key: says what the node needs, wants key and cert, reports the signers', async () => {
+    failShot('14-build-secure-boot');
+    const kit = await readFile(join(dir, 'kit-path'), 'utf8');
+    await page.click('nav >> text=Build installer');
+    await page.check('input[name=bootkit-source][value=bootkit]');
+    await setPath('#bootkit', kit);
+    await page.waitForSelector('[data-testid=inspect]', { timeout: 60_000 });
+    await page.check('input[name=secure-boot][value=shim]');
+    expect(await page.textContent('[data-testid=sb-needs]')).toMatch(/Nothing to do on the nodes/);
+    await page.check('input[name=secure-boot][value=own]');
+    expect(await page.textContent('[data-testid=sb-needs]')).toMatch(/Enrol the certificate once per node/);
+    const out = join(dir, 'ui-secure-boot.iso');
+    await page.fill('#out', out);
+    // Without the key and its certificate the build cannot start, and says why.
+    expect(await page.isDisabled('[data-testid=build]')).toBe(true);
+    expect(await page.textContent('[data-testid=build-blocked]')).toMatch(/signing key and its certificate/);
+    await setPath('#sign-key', '/usr/share/ovmf/PkKek-1-snakeoil.key');
+    await setPath('#sign-cert', '/usr/share/ovmf/PkKek-1-snakeoil.pem');
+    await page.click('[data-testid=build]');
+    await page.waitForSelector('[data-testid=build-result], [data-testid=build-status] [role=alert]', {
+      timeout: 300_000,
+    });
+    expect(await page.textContent('[data-testid=build-status]')).not.toContain('What happened');
+    const report = (await page.textContent('[data-testid=result-secure-boot]')) ?? '';
+    // shim carries Microsoft's signature (and ours); the kernel ours (Debian's snakeoil test key).
+    expect(report).toMatch(/BOOTX64\.EFI: signed by .*Microsoft/);
+    expect(report).toMatch(/vmlinuz: signed by .*[Ss]nake ?[Oo]il/);
+    problems.push(...(await snapAndCheck(page, '14-build-secure-boot')));
+    await page.check('input[name=secure-boot][value=off]');
+    expect(problems).toEqual([]);
+  });
 });

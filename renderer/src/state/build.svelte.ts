@@ -33,6 +33,11 @@ export const build = $state({
   engine: 'auto' as EngineChoice,
   userApps: '',
   allowMissingTools: false,
+  /** off; shim (Microsoft-trusted, a vendor-signed kernel); own (shim, kernel signed with our key). */
+  secureBoot: 'off' as 'off' | 'shim' | 'own',
+  signKey: '',
+  signCert: '',
+  signKeyPassFile: '',
   out: '',
   phase: 'edit' as 'edit' | 'running' | 'done' | 'failed' | 'cancelled',
   jobId: '',
