@@ -435,17 +435,39 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     // Without the key and its certificate the build cannot start, and says why.
     expect(await page.isDisabled('[data-testid=build]')).toBe(true);
     expect(await page.textContent('[data-testid=build-blocked]')).toMatch(/signing key and its certificate/);
-    await setPath('#sign-key', '/usr/share/ovmf/PkKek-1-snakeoil.key');
-    await setPath('#sign-cert', '/usr/share/ovmf/PkKek-1-snakeoil.pem');
+    // The organisation's key: a fresh RSA key and certificate (openssl), unencrypted.
+    const key = join(dir, 'org.key');
+    const cert = join(dir, 'org.pem');
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '30',
+        '-subj',
+        '/CN=EMT UI test signing key',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ],
+      { stdio: 'ignore' },
+    );
+    await setPath('#sign-key', key);
+    await setPath('#sign-cert', cert);
     await page.click('[data-testid=build]');
     await page.waitForSelector('[data-testid=build-result], [data-testid=build-status] [role=alert]', {
       timeout: 300_000,
     });
     expect(await page.textContent('[data-testid=build-status]')).not.toContain('What happened');
     const report = (await page.textContent('[data-testid=result-secure-boot]')) ?? '';
-    // shim carries Microsoft's signature (and ours); the kernel ours (Debian's snakeoil test key).
+    // shim carries Microsoft's signature (and ours); the kernel ours.
     expect(report).toMatch(/BOOTX64\.EFI: signed by .*Microsoft/);
-    expect(report).toMatch(/vmlinuz: signed by .*[Ss]nake ?[Oo]il/);
+    expect(report).toMatch(/vmlinuz: signed by .*EMT UI test signing key/);
     problems.push(...(await snapAndCheck(page, '14-build-secure-boot')));
     await page.check('input[name=secure-boot][value=off]');
     expect(problems).toEqual([]);
