@@ -187,6 +187,27 @@ describe('build --secure-boot uki', () => {
   }, 300_000);
 });
 
+describe('build --secure-boot uki --bios', () => {
+  it('keeps BIOS boot as GRUB El Torito (the only El Torito entry) beside the UKI', async () => {
+    const out = join(dir, 'bios');
+    await mkdir(out);
+    const iso = join(out, 'uki-bios.iso');
+    const r = await cli([...ukiArgs(iso), '--bios', '--json']);
+    expect(r.err).toEqual([]);
+    expect(r.code).toBe(0);
+    const res = JSON.parse(r.out.at(-1)!) as BuildResult;
+    expect(res.manifest.bios).toBe(true);
+    expect(res.manifest.cdBoot).toBe(false);
+    const report = execFileSync('xorriso', ['-indev', iso, '-report_el_torito', 'plain'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const entries = report.split('\n').filter((l) => /^El Torito boot img\s*:\s*\d/.test(l));
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatch(/BIOS/);
+  }, 300_000);
+});
+
 describe('build --secure-boot uki refusals', () => {
   it.each([[[] as string[]], [['--sign-cert', SNAKEOIL.cert]]])(
     'refuses a missing key in one line, exit 2, nothing left behind (%s)',
