@@ -167,6 +167,19 @@ describe('build --secure-boot uki', () => {
     expect(json.noCdBoot).toMatch(/^CD boot is not offered: the UKI needs a \d+ MiB ESP/);
   });
 
+  it('preview names the loader a signed UKI that boots from a stick, not a CD', async () => {
+    const out: string[] = [];
+    const code = await main(['preview', iso, '--json'], {
+      out: (l) => out.push(l),
+      err: () => {},
+      isTty: false,
+    });
+    expect(code).toBe(0);
+    const boot = JSON.parse(out.at(-1)!).boot;
+    expect(boot.uefi).toEqual({ cd: false, usb: true });
+    expect(boot.secureBoot.note).toMatch(/EFI\/BOOT\/BOOTX64\.EFI is a signed UKI/);
+  });
+
   it('times signing as its own stage', () => {
     const names = json.stages.map((s) => s.stage);
     expect(names).toEqual(expect.arrayContaining(['uki', 'sign']));
