@@ -197,6 +197,12 @@ async function main(): Promise<void> {
             ours(kit, os, work, 'native', ['--secure-boot', 'shim', ...SIGN, '--sign-key-pass-file', pass]),
           ),
         ],
+        [
+          'ours: + --secure-boot uki --sign-key',
+          run('ours uki', () =>
+            ours(kit, os, work, 'native', ['--secure-boot', 'uki', ...SIGN, '--sign-key-pass-file', pass]),
+          ),
+        ],
       ];
       for (const [name, r] of rows) {
         console.log(

@@ -293,7 +293,8 @@ export interface BuildRequest {
   out: string;
   allowMissingTools?: boolean;
   rootfs?: RootfsMode;
-  /** 'shim': Microsoft-signed shim + Debian-signed GRUB on the ESP; the kernel must be signed. Default off. */
+  /** 'shim': Microsoft-signed shim + Debian-signed GRUB on the ESP; the kernel must be signed.
+   * 'uki': one UKI (kernel + initramfs + cmdline) signed with signKey as BOOTX64.EFI. Default off. */
   secureBoot?: SecureBootMode;
   /** A certificate (PEM or DER) to check the chain against, e.g. a key enrolled as a MOK. */
   trust?: string;
@@ -303,11 +304,11 @@ export interface BuildRequest {
   signKeyPassFile?: string;
 }
 
-export type SecureBootMode = 'off' | 'shim';
+export type SecureBootMode = 'off' | 'shim' | 'uki';
 
 /** The Secure Boot state of a build's boot chain (build --secure-boot). */
 export interface SecureBootReportValue {
-  mode: 'shim' | 'none';
+  mode: 'shim' | 'uki' | 'none';
   binaries: {
     path: string;
     signed: boolean;
@@ -344,7 +345,9 @@ export interface BuildManifestValue {
   kernelCmdline: string;
   configSchemaVersion: number | null;
   bios: boolean;
-  secureBoot?: 'shim';
+  secureBoot?: 'shim' | 'uki';
+  /** Only when UEFI CD boot is not offered (a UKI too big for El Torito): false. */
+  cdBoot?: false;
   osImage: ManifestFileValue;
   partitions: { esp: { size: number; sha256: string }; config: { size: number; sha256: string } };
   files: ManifestFileValue[];
@@ -367,6 +370,8 @@ export interface BuildResult {
   osImageCheck: OsImageCheckValue;
   /** Only with --secure-boot. */
   secureBoot?: SecureBootReportValue;
+  /** Only when the ISO does not boot as a UEFI CD (a UKI ESP over El Torito's 32 MiB): the line saying so. */
+  noCdBoot?: string;
 }
 
 export interface OsImageCheckValue {

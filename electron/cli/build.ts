@@ -16,8 +16,9 @@ export const buildCommand: Command = {
     '                     --os-image F [--os-image-sha256 F] [--config F] [--password-file F]',
     '                     [--user-apps DIR] [--engine auto|wasm|native] [--bios] [--label L]',
     '                     [--cmdline "..."] [--source-date-epoch N] [--installer-scripts DIR]',
-    '                     [--allow-missing-tools] [--rootfs splice|recompress] [--secure-boot off|shim]',
-    '                     [--trust CERT] [--sign-key KEY --sign-cert CERT [--sign-key-pass-file F]]',
+    '                     [--allow-missing-tools] [--rootfs splice|recompress]',
+    '                     [--secure-boot off|shim|uki] [--trust CERT]',
+    '                     [--sign-key KEY --sign-cert CERT [--sign-key-pass-file F]]',
     '                     --out <iso> [--json]',
     '',
     'Runs inspect -> inject -> stage -> ESP/config images -> master and writes <iso> and',
@@ -60,6 +61,14 @@ export const buildCommand: Command = {
     "  --sign-key KEY --sign-cert CERT  sign the kernel with the organisation's RSA key (PEM)",
     '                       in-process; CERT goes on the ESP as EFI/BOOT/emt-mok.cer for',
     '                       MokManager (enrol once per node). Hardware tokens (PKCS#11): not supported',
+    '  --secure-boot uki    (needs --sign-key/--sign-cert) EFI/BOOT/BOOTX64.EFI is a Unified',
+    "                       Kernel Image: systemd's EFI stub (systemd-boot-efi) with the kernel,",
+    '                       the injected initramfs, the kernel cmdline and an os-release as PE',
+    "                       sections, signed with the organisation's db key; its signature covers",
+    '                       the installer scripts and the cmdline. GRUB is not used for UEFI.',
+    '                       CERT goes on the ESP as EFI/BOOT/emt-mok.cer (enrol it in the db).',
+    '                       An ESP over 32 MiB is GPT partition 2 only: the ISO then boots as',
+    '                       a USB stick, not as a CD (the build says so). --bios stays GRUB',
     "  --sign-key-pass-file F  first line: the key's passphrase (never logged)",
     '  --json               progress and the result as JSON lines on stdout (see README)',
     '',
@@ -106,8 +115,8 @@ export const buildCommand: Command = {
         '--recompress-rootfs (the old name of --rootfs recompress) contradicts --rootfs splice',
       );
     const secureBoot = str(p, 'secure-boot') ?? 'off';
-    if (secureBoot !== 'off' && secureBoot !== 'shim')
-      throw new UsageError(`--secure-boot must be off or shim, got '${secureBoot}'`);
+    if (secureBoot !== 'off' && secureBoot !== 'shim' && secureBoot !== 'uki')
+      throw new UsageError(`--secure-boot must be off, shim or uki, got '${secureBoot}'`);
     const epoch = readSourceDateEpoch({ option: str(p, 'source-date-epoch') }, BUILD_EPOCH);
     const opt = (name: string) => str(p, name);
     const r = await build(
@@ -129,7 +138,7 @@ export const buildCommand: Command = {
           signCert: opt('sign-cert'),
           signKeyPassFile: opt('sign-key-pass-file'),
         }),
-        ...(secureBoot === 'shim' ? { secureBoot } : {}),
+        ...(secureBoot !== 'off' ? { secureBoot } : {}),
         osImage: required(p, 'os-image'),
         out: required(p, 'out'),
         engine,
@@ -151,6 +160,7 @@ export const buildCommand: Command = {
     io.out(`sha256 ${r.sha256}  (${r.sha256File})`);
     io.out(r.osImageCheck.summary);
     if (r.secureBoot) for (const line of secureBootLines(r.secureBoot)) io.out(line);
+    if (r.noCdBoot) io.out(r.noCdBoot);
     io.out(
       `${r.seconds.toFixed(1)} s with ${r.engine} xorriso: ` +
         r.stages.map((s) => `${s.stage} ${s.seconds.toFixed(1)} s`).join(', '),

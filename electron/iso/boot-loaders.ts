@@ -52,6 +52,23 @@ export function shimLoaders(dir: string = join(defaultBootDir(), 'shim')): ShimL
   return found;
 }
 
+/** systemd's EFI stub for `build --secure-boot uki` (Debian's systemd-boot-efi, LGPL-2.1+); `EMT_UKI_STUB` overrides it. */
+export const UKI_STUB = '/usr/lib/systemd/boot/efi/linuxx64.efi.stub';
+
+/** Resolves the UKI stub, checking it is readable. */
+export function ukiStub(path: string = process.env.EMT_UKI_STUB ?? UKI_STUB): string {
+  try {
+    accessSync(path, constants.R_OK);
+  } catch {
+    throw new IsoError(
+      'NO_UKI_STUB',
+      `UKI stub ${path} is missing (install systemd-boot-efi): --secure-boot uki needs it`,
+      path,
+    );
+  }
+  return path;
+}
+
 /** resources/boot/dist of this checkout; `EMT_BOOT_DIR` overrides it (packaged app). */
 export const defaultBootDir = (): string =>
   process.env.EMT_BOOT_DIR ?? fileURLToPath(new URL('../../resources/boot/dist/', import.meta.url));

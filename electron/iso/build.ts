@@ -25,7 +25,9 @@ export interface MasterIsoInput {
   /** More EFI files on the ISO (the shim chain), see PayloadInputs. */
   efiExtras?: { isoPath: string; path: string }[];
   /** With --secure-boot: recorded in the manifest. */
-  secureBoot?: 'shim';
+  secureBoot?: 'shim' | 'uki';
+  /** False: the ESP is too big for El Torito, so no EFI CD boot (recorded in the manifest). */
+  efiElTorito?: boolean;
   /** With --bios: GRUB's El Torito image and hybrid MBR. */
   bios?: { eltorito: string; hybridMbr: string };
   osImage: { path: string; sha256: string; size: number };
@@ -100,6 +102,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
     configSchemaVersion: i.about.configSchemaVersion,
     bios: Boolean(i.bios),
     ...(i.secureBoot ? { secureBoot: i.secureBoot } : {}),
+    ...(i.efiElTorito === false ? { cdBoot: false as const } : {}),
     osImage,
     partitions: {
       esp: { size: espHash.size, sha256: espHash.sha256 },
@@ -136,6 +139,7 @@ export async function masterInstallerIso(i: MasterIsoInput): Promise<MasterIsoRe
       espImage: i.espImage,
       configImage: i.configImage,
       ...(i.bios ? { bios: { hybridMbr: i.bios.hybridMbr } } : {}),
+      ...(i.efiElTorito === false ? { efiElTorito: false } : {}),
     });
     // The hash follows xorriso's writes; what is left when it exits shows as 'checksum'.
     let size = 0;

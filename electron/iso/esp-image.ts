@@ -1,6 +1,7 @@
 // The EFI System Partition image: appended to the ISO as GPT partition 2 and
 // used as the El Torito EFI boot image, so it must stay <= 32 MiB (El Torito's
-// 16-bit count of 512-byte sectors tops out just under 32 MiB).
+// 16-bit count of 512-byte sectors tops out just under 32 MiB). A UKI build may
+// grow it past that: then it is GPT partition 2 only, and the ISO boots as a stick.
 import { stat } from 'node:fs/promises';
 import { IsoError } from './errors.ts';
 import { type FatFile, type FatType, makeFatImage } from './fat-image.ts';
@@ -18,6 +19,8 @@ export interface EspOptions {
   dateEpoch: number;
   /** More files, e.g. a Secure Boot chain (grubx64.efi, mmx64.efi) next to a shim. */
   extraFiles?: FatFile[];
+  /** No El Torito image points at it (a UKI ESP too big for a CD): any size, GPT partition 2 only. */
+  noElTorito?: boolean;
   /** Volume serial; defaults to one derived from dateEpoch. */
   serial?: number;
 }
@@ -49,7 +52,7 @@ export async function espImage(o: EspOptions): Promise<Buffer> {
   let payload = 0;
   for (const f of files) payload += await sizeOf(f.data);
   const { sizeBytes, fat } = espGeometry(payload);
-  if (sizeBytes > ESP_MAX_BYTES) {
+  if (sizeBytes > ESP_MAX_BYTES && !o.noElTorito) {
     throw new IsoError(
       'ESP_TOO_BIG',
       `EFI boot files (${payload} bytes) need a ${sizeBytes / MIB} MiB ESP; El Torito can address at most 32 MiB`,

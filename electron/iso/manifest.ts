@@ -31,7 +31,9 @@ export interface BuildManifest {
   configSchemaVersion: number | null;
   bios: boolean;
   /** Only on Secure Boot builds: the chain on the ESP (absent otherwise, so older builds keep their bytes). */
-  secureBoot?: 'shim';
+  secureBoot?: 'shim' | 'uki';
+  /** Only when UEFI CD boot is not offered (a UKI ESP over El Torito's 32 MiB): false. */
+  cdBoot?: false;
   osImage: ManifestFile;
   partitions: { esp: { size: number; sha256: string }; config: { size: number; sha256: string } };
   files: ManifestFile[];

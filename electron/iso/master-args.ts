@@ -30,6 +30,8 @@ export interface MasterArgsInput {
   configImage: string;
   /** With --bios: GRUB's boot_hybrid.img (MBR code); eltorito.img must be among the grafts. */
   bios?: { hybridMbr: string };
+  /** False: no El Torito EFI entry (an ESP over 32 MiB): UEFI boots the GPT partition only, no CD boot. */
+  efiElTorito?: boolean;
 }
 
 export function masterArgs(i: MasterArgsInput): string[] {
@@ -46,9 +48,19 @@ export function masterArgs(i: MasterArgsInput): string[] {
         '4',
         '-boot-info-table',
         '--grub2-boot-info',
-        '-eltorito-alt-boot',
       ]
     : [];
+  const efi = i.efiElTorito ?? true;
+  const eltorito =
+    efi || i.bios
+      ? [
+          ...bios,
+          ...(efi && i.bios ? ['-eltorito-alt-boot'] : []),
+          '-eltorito-catalog',
+          ISO_PATHS.bootCatalog.slice(1),
+          ...(efi ? ['-e', '--interval:appended_partition_2:all::', '-no-emul-boot'] : []),
+        ]
+      : [];
   return [
     '-as',
     'mkisofs',
@@ -84,12 +96,7 @@ export function masterArgs(i: MasterArgsInput): string[] {
     '-appended_part_as_gpt',
     '-iso_mbr_part_type',
     BASIC_DATA_TYPE_GUID,
-    ...bios,
-    '-eltorito-catalog',
-    ISO_PATHS.bootCatalog.slice(1),
-    '-e',
-    '--interval:appended_partition_2:all::',
-    '-no-emul-boot',
+    ...eltorito,
     '-graft-points',
     ...i.grafts.map((g) => `${escapePathspec(g.isoPath)}=${escapePathspec(g.diskPath)}`),
   ];

@@ -30,10 +30,10 @@ import type { RootfsMode } from '../initramfs/rootfs-tar.ts';
 import { BUILD_EPOCH, nowEpoch, readSourceDateEpoch } from '../inputs/epoch.ts';
 import { bootkitInput, checkInputFile } from '../inputs/input-file.ts';
 import { checkNotAnInput, tempBeside } from '../inputs/output-path.ts';
-import { bootLoaders, type ShimLoaders, shimLoaders } from '../iso/boot-loaders.ts';
+import { bootLoaders, type ShimLoaders, shimLoaders, ukiStub } from '../iso/boot-loaders.ts';
 import { masterInstallerIso } from '../iso/build.ts';
 import { BuildError } from '../iso/build-error.ts';
-import { espImage } from '../iso/esp-image.ts';
+import { ESP_MAX_BYTES, espImage } from '../iso/esp-image.ts';
 import { grubCfg, kernelCmdline } from '../iso/grub-cfg.ts';
 import { type BuildManifest, buildIdOf, sha256File } from '../iso/manifest.ts';
 import { checkOsImage, readSha256File, verifyOsImage } from '../iso/os-image.ts';
@@ -51,8 +51,9 @@ import { type EngineChoice, findNative, type XorrisoEngine } from '../iso/xorris
 import type { ProgressSink } from '../progress.ts';
 import { noProgress } from '../progress.ts';
 import { loadCertificate } from '../secureboot/authenticode.ts';
-import { type ChainReport, checkShimChain } from '../secureboot/chain.ts';
+import { type ChainReport, checkShimChain, efiReport } from '../secureboot/chain.ts';
 import { loadPrivateKey, signPe } from '../secureboot/sign.ts';
+import { buildUki } from '../secureboot/uki.ts';
 import { bootkit } from './bootkit.ts';
 import { loadConfigSource } from './config-source.ts';
 import { ROOTFS_MODES } from './inject.ts';
@@ -90,8 +91,9 @@ export interface BuildJobOptions {
   allowMissingTools?: boolean;
   /** How the new rootfs.tar.gz is made: splice (default, fast) or recompress (smallest). */
   rootfsMode?: RootfsMode;
-  /** 'shim': the ESP carries shim + Debian's signed GRUB and the kernel must be signed (default off). */
-  secureBoot?: 'off' | 'shim';
+  /** 'shim': the ESP carries shim + Debian's signed GRUB and the kernel must be signed (default off).
+   * 'uki': the ESP carries one UKI (stub + kernel + initramfs + cmdline) signed with signKey. */
+  secureBoot?: 'off' | 'shim' | 'uki';
   /** Certificate to check the chain against (a MOK the nodes have enrolled). */
   trust?: string;
   /** Organisation key (PEM, RSA) and certificate: the kernel is signed with them, the cert goes on the ESP. */
@@ -119,6 +121,8 @@ export interface BuildJobResult {
   osImageCheck: OsImageCheckValue;
   /** Only with secureBoot: what is signed, by whom, SBAT, whether the kernel is trusted. */
   secureBoot?: ChainReport;
+  /** Only when the ISO does not boot as a UEFI CD (a UKI ESP over 32 MiB): the line saying so. */
+  noCdBoot?: string;
 }
 
 /** A checksum file is a line or a few; anything larger is the wrong file. */
@@ -157,6 +161,7 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     shim,
     trust,
     signing,
+    stub,
     engine,
     xorriso,
     osCodec,
@@ -196,9 +201,15 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
     // ISO (OS image, kernel, initramfs, partitions) both live beside the output.
     const sizes = await Promise.all([o.osImage, kernel, bk.initramfs].map(async (f) => (await stat(f)).size));
     const [osSize, kernelSize, initramfsSize] = sizes as [number, number, number];
+    // A UKI holds the kernel and initramfs again, in work/ and on the ESP.
+    const bootBytes = kernelSize + Math.ceil(initramfsSize * 1.1);
     await checkFreeSpace(
       o.out,
-      osSize + kernelSize + 2 * Math.ceil(initramfsSize * 1.1) + 2 * (64 + 32) * 2 ** 20,
+      osSize +
+        kernelSize +
+        2 * Math.ceil(initramfsSize * 1.1) +
+        (stub ? 2 * bootBytes : 0) +
+        2 * (64 + 32) * 2 ** 20,
     );
 
     // 2-4. Read the kernel version, hash the OS image and inject the installer, all
@@ -301,7 +312,9 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       // Absent (so not in the id) without Secure Boot: older ids stay as they were.
       secureBoot: shim
         ? await hashAll([shim.shim, shim.grub, shim.mokManager, shim.grubCfg], sig)
-        : undefined,
+        : stub
+          ? `uki:${await hashAll([stub], sig)}`
+          : undefined,
       // The signed kernel follows from the kernel (in the bootkit hash) and the key
       // behind this certificate.
       signCert: signing ? sha(signing.cert.raw) : undefined,
@@ -311,20 +324,30 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       sde,
     });
 
+    // 4b. --secure-boot uki: the UKI from the injected initramfs, then signed (timed apart).
+    const uki = stub
+      ? await ukiStage(stub, kernel, initrd, cmdline, label, toolVersion, work, signing!, timed)
+      : undefined;
+    const efiLoader = uki?.path ?? shimBinary ?? loaders.efi;
+    const efiExtras = uki ? uki.espFiles : espExtras;
+
     // 5. grub.cfg, the ESP and the EMTCONFIG partition.
     const images = await timed('images', async () => {
       const cfg = new TextEncoder().encode(
         grubCfg({ label, bios: Boolean(o.bios), ...(o.cmdline ? { cmdlineExtra: o.cmdline } : {}) }),
       );
       const esp = join(work, 'esp.img');
-      await writeFile(
-        esp,
-        await espImage(
-          shim
-            ? { efiBinary: shimBinary!, extraFiles: espExtras, dateEpoch: sde }
-            : { efiBinary: loaders.efi, dateEpoch: sde },
-        ),
+      const espBytes = await espImage(
+        shim || uki
+          ? {
+              efiBinary: efiLoader,
+              extraFiles: efiExtras,
+              dateEpoch: sde,
+              ...(uki ? { noElTorito: true } : {}),
+            }
+          : { efiBinary: loaders.efi, dateEpoch: sde },
       );
+      await writeFile(esp, espBytes);
       const config = join(work, 'config.img');
       // The serial (the FS UUID) from the build id: same build, same bytes.
       await writeFile(
@@ -336,8 +359,12 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
           serial: Number.parseInt(buildId.slice(0, 8), 16),
         }),
       );
-      return { cfg, esp, config };
+      return { cfg, esp, config, cdBoot: espBytes.length <= ESP_MAX_BYTES };
     });
+    const noCdBoot = images.cdBoot
+      ? undefined
+      : `CD boot is not offered: the UKI needs a ${Math.round((await stat(images.esp)).size / 2 ** 20)} MiB ESP, over El Torito's 32 MiB; write the ISO to a USB stick`;
+    if (noCdBoot) progress({ stage: 'images', done: 1, total: 1, unit: 'steps', detail: noCdBoot });
 
     // 6. Stage, manifest, master, checksum, rename.
     const r = await timed('master', () =>
@@ -349,13 +376,14 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
         // The injector hashed the initrd as it wrote it.
         known: [{ path: initrd, sha256: injected.sha256, size: injected.size }],
         grubCfg: images.cfg,
-        efiLoader: shimBinary ?? loaders.efi,
-        ...(shim
+        efiLoader,
+        ...(shim || uki
           ? {
-              secureBoot: 'shim' as const,
-              efiExtras: espExtras.map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
+              secureBoot: uki ? ('uki' as const) : ('shim' as const),
+              efiExtras: efiExtras.map((f) => ({ isoPath: `/${f.path}`, path: f.data })),
             }
           : {}),
+        ...(images.cdBoot ? {} : { efiElTorito: false }),
         ...(o.bios ? { bios: { eltorito: loaders.biosEltorito, hybridMbr: loaders.biosHybridMbr } } : {}),
         osImage: { path: o.osImage, ...osHash },
         ...(o.userApps ? { userApps: o.userApps } : {}),
@@ -398,7 +426,8 @@ export async function buildInstaller(o: BuildJobOptions): Promise<BuildJobResult
       seconds: (performance.now() - t0) / 1000,
       missingTools: missing.map((t) => t.name),
       osImageCheck: { ...osImageCheck, summary: describeOsImageCheck(osImageCheck) },
-      ...(secureBoot ? { secureBoot } : {}),
+      ...(secureBoot ? { secureBoot } : uki ? { secureBoot: uki.report } : {}),
+      ...(noCdBoot ? { noCdBoot } : {}),
     };
   } catch (e) {
     if (o.signal?.aborted && !(e instanceof BuildError && e.code === 'CANCELLED')) {
@@ -464,11 +493,16 @@ async function checkInputs(o: BuildJobOptions) {
   // The scripts' command list, read (and a bad one refused) before the long work.
   const tools = requiredTools(scriptsDir);
   const loaders = bootLoaders();
-  if (o.secureBoot !== undefined && o.secureBoot !== 'off' && o.secureBoot !== 'shim')
-    throw new UsageError(`--secure-boot must be off or shim, got '${String(o.secureBoot)}'`);
+  if (o.secureBoot !== undefined && !['off', 'shim', 'uki'].includes(o.secureBoot))
+    throw new UsageError(`--secure-boot must be off, shim or uki, got '${String(o.secureBoot)}'`);
   if (o.trust !== undefined && o.secureBoot !== 'shim')
     throw new UsageError('--trust needs --secure-boot shim');
+  if (o.secureBoot === 'uki' && (o.signKey === undefined || o.signCert === undefined))
+    throw new UsageError(
+      "--secure-boot uki needs --sign-key KEY and --sign-cert CERT (the organisation's db key)",
+    );
   const shim = o.secureBoot === 'shim' ? shimLoaders() : undefined;
+  const stub = o.secureBoot === 'uki' ? ukiStub() : undefined;
   const signing = await readSigning(o);
   let trust: ReturnType<typeof loadCertificate> | undefined;
   if (o.trust !== undefined) {
@@ -494,6 +528,7 @@ async function checkInputs(o: BuildJobOptions) {
     shim,
     trust,
     signing,
+    stub,
     engine,
     xorriso,
   };
@@ -520,7 +555,8 @@ async function readSigning(o: BuildJobOptions) {
   }
   if (o.signKey === undefined || o.signCert === undefined)
     throw new UsageError('--sign-key and --sign-cert go together');
-  if (o.secureBoot !== 'shim') throw new UsageError('--sign-key needs --secure-boot shim');
+  if (o.secureBoot !== 'shim' && o.secureBoot !== 'uki')
+    throw new UsageError('--sign-key needs --secure-boot shim or uki');
   await checkInputFile(o.signCert, 'certificate');
   await checkInputFile(o.signKey, 'signing key');
   const cert = loadCertificate(await readFile(o.signCert), o.signCert);
@@ -568,6 +604,64 @@ async function secureBootStage(
     trust ?? signing?.cert,
   );
   return { kernel, shim: shimBinary, espFiles: shimEspFiles(shim, mokCert), report };
+}
+
+/**
+ * --secure-boot uki: systemd's stub with the kernel, the injected initramfs, the
+ * ISO's cmdline and an os-release as sections, signed with the organisation's key
+ * (its own 'sign' stage, to show what signing costs). The certificate (DER) goes
+ * beside it on the ESP, for enrolment in the firmware's db.
+ */
+async function ukiStage(
+  stub: string,
+  kernel: string,
+  initrd: string,
+  cmdline: string,
+  label: string,
+  toolVersion: string,
+  work: string,
+  signing: NonNullable<Awaited<ReturnType<typeof readSigning>>>,
+  timed: <T>(stage: string, fn: () => Promise<T>) => Promise<T>,
+) {
+  const image = await timed('uki', async () => {
+    const [stubBytes, kernelBytes, initrdBytes] = await Promise.all(
+      [stub, kernel, initrd].map((f) => readFile(f)),
+    );
+    return buildUki(
+      {
+        stub: stubBytes!,
+        kernel: kernelBytes!,
+        initrd: initrdBytes!,
+        cmdline,
+        osRelease: ukiOsRelease(label, toolVersion),
+      },
+      stub,
+    );
+  });
+  const signed = await timed('sign', async () => signPe(image, signing.cert, signing.key, 'UKI'));
+  const path = join(work, 'BOOTX64.EFI');
+  const cert = join(work, MOK_CERT_NAME);
+  await writeFile(path, signed);
+  await writeFile(cert, signing.cert.raw);
+  const bin = efiReport('EFI/BOOT/BOOTX64.EFI', signed, signing.cert);
+  const report: ChainReport = {
+    mode: 'uki',
+    binaries: [bin],
+    kernelTrusted: bin.signatures.some((x) => x.valid && x.trusted === true),
+  };
+  return { path, espFiles: [{ path: `EFI/BOOT/${MOK_CERT_NAME}`, data: cert }], report };
+}
+
+/** The UKI's .osrel: what a boot menu (systemd-boot, firmware) shows for it. */
+export function ukiOsRelease(label: string, toolVersion: string): string {
+  return [
+    'ID=emt-installer',
+    'NAME="Edge Microvisor Toolkit installer"',
+    `PRETTY_NAME="Edge Microvisor Toolkit installer ${label}"`,
+    `VERSION_ID=${label}`,
+    `IMAGE_VERSION=${toolVersion}`,
+    '',
+  ].join('\n');
 }
 
 /** Reads the chain's binaries and checks the kernel is signed by a key it trusts. */
@@ -702,7 +796,7 @@ export function parseBuild(raw: unknown): BuildRequest {
     o.sourceDateEpoch = readSourceDateEpoch({ option: sde }, BUILD_EPOCH, 'sourceDateEpoch');
   if (r.has('bios')) o.bios = r.bool('bios', false);
   if (r.has('allowMissingTools')) o.allowMissingTools = r.bool('allowMissingTools', false);
-  const secureBoot = r.optEnum('secureBoot', ['off', 'shim'] as const);
+  const secureBoot = r.optEnum('secureBoot', ['off', 'shim', 'uki'] as const);
   if (secureBoot) o.secureBoot = secureBoot;
   for (const k of ['trust', 'signKey', 'signCert', 'signKeyPassFile'] as const) {
     const v = r.optPath(k);

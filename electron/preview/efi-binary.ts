@@ -13,6 +13,8 @@ export interface PeHeaders {
   signed: boolean;
   /** File offset and size of the .sbat section, when there is one. */
   sbat: { offset: number; size: number } | null;
+  /** A Unified Kernel Image: a stub carrying the kernel as its .linux section. */
+  uki: boolean;
 }
 
 /** Pure: PE headers from the first bytes of the file (4 KiB holds them in practice). */
@@ -31,16 +33,19 @@ export function parsePe(head: Buffer): PeHeaders | null {
   const count = head.readUInt32LE(dirs - 4);
   const signed = count > 4 && dirs + 40 <= head.length && head.readUInt32LE(dirs + 4 * 8 + 4) > 0;
   let sbat: PeHeaders['sbat'] = null;
+  let uki = false;
   const table = opt + optSize;
   for (let i = 0; i < sections && table + (i + 1) * 40 <= head.length; i++) {
     const s = table + i * 40;
-    if (head.toString('latin1', s, s + 8).replace(/\0+$/, '') === '.sbat')
+    const name = head.toString('latin1', s, s + 8).replace(/\0+$/, '');
+    if (name === '.linux') uki = true;
+    if (name === '.sbat')
       sbat = {
         offset: head.readUInt32LE(s + 20),
         size: Math.min(head.readUInt32LE(s + 16), head.readUInt32LE(s + 8) || Infinity),
       };
   }
-  return { machine: MACHINES[machine] ?? null, signed, sbat };
+  return { machine: MACHINES[machine] ?? null, signed, sbat, uki };
 }
 
 /** Pure: component names of an SBAT section ("sbat" itself left out). */
@@ -81,6 +86,6 @@ export async function describeEfi(
     machine: pe?.machine ?? null,
     signed: pe?.signed ?? false,
     sbat,
-    role: isFallback && sbat.length === 0 ? 'other' : efiRole(isFallback ? '' : path, sbat),
+    role: pe?.uki ? 'uki' : isFallback && sbat.length === 0 ? 'other' : efiRole(isFallback ? '' : path, sbat),
   };
 }

@@ -251,11 +251,13 @@ async function readBootSetup(
     grubSigned !== undefined;
   const note = chain
     ? `${loader.path} is a signed shim and ${grubSigned.path} a signed GRUB: boots with Secure Boot on (the kernel must be signed by a key shim trusts)`
-    : loader?.signed
-      ? `${loader.path} is signed but no shim + signed GRUB pair was seen`
-      : loader
-        ? `${loader.path} is not signed: turn Secure Boot off to boot it`
-        : 'no UEFI loader (EFI/BOOT/BOOTX64.EFI) found';
+    : loader?.signed && loader.role === 'uki'
+      ? `${loader.path} is a signed UKI (kernel, initramfs and cmdline under one signature): boots with Secure Boot on where its signer is in the firmware's db`
+      : loader?.signed
+        ? `${loader.path} is signed but no shim + signed GRUB pair was seen`
+        : loader
+          ? `${loader.path} is not signed: turn Secure Boot off to boot it`
+          : 'no UEFI loader (EFI/BOOT/BOOTX64.EFI) found';
   const hybrid = vd !== null && tables.mbr.present && tables.mbr.partitions.length > 0;
   return {
     summary: {

@@ -75,7 +75,7 @@ export interface EfiBinary {
   signed: boolean;
   /** SBAT components, e.g. ["shim"] or ["grub", "grub.debian"]. */
   sbat: string[];
-  role: 'shim' | 'grub' | 'mokmanager' | 'systemd-boot' | 'kernel' | 'other';
+  role: 'shim' | 'grub' | 'mokmanager' | 'systemd-boot' | 'uki' | 'kernel' | 'other';
 }
 
 export interface InstallerFile {

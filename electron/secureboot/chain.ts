@@ -27,7 +27,7 @@ export interface EfiReport {
 }
 
 export interface ChainReport {
-  mode: 'shim' | 'none';
+  mode: 'shim' | 'uki' | 'none';
   binaries: EfiReport[];
   /** Certificates shim itself trusts (its built-in vendor certificate). */
   shimVendor?: { subject: string; sha256: string };

@@ -1,4 +1,4 @@
-// Boot proof for `build --secure-boot shim`: the ISO, written raw to a USB stick,
+// Boot proof for `build --secure-boot shim` (and `uki`, below): the ISO, written raw to a USB stick,
 // boots under OVMF with Microsoft's keys and Secure Boot enforced (Microsoft-signed
 // shim -> Debian-signed GRUB -> Debian-signed sample kernel), and the installer unit
 // runs. Negative: the same ISO with the kernel swapped for an unsigned copy
@@ -41,8 +41,8 @@ const SNAKEOIL = {
   cert: '/usr/share/ovmf/PkKek-1-snakeoil.pem',
 };
 
-async function stick(image: string, name: string): Promise<string> {
-  const s = join(work, `${name}-stick.img`);
+async function stick(image: string, name: string, into = work): Promise<string> {
+  const s = join(into, `${name}-stick.img`);
   await copyFile(image, s);
   await truncate(s, (await stat(image)).size + 64 * 2 ** 20);
   return s;
@@ -59,7 +59,7 @@ describe('--secure-boot shim ISO under OVMF', () => {
       join(scripts, 'systemd/emt-installer.service'),
     );
     await writeFile(join(scripts, 'install.sh'), PROBE, { mode: 0o755 });
-    const os = join(work, 'emt-os.raw.gz');
+    const os = join(work, 'emt-os.img');
     await writeFile(os, Buffer.alloc(4 * 2 ** 20, 0x5a));
     iso = join(work, 'shim.iso');
     const { stdout } = await run(
@@ -255,7 +255,90 @@ describe('--secure-boot shim ISO under OVMF', () => {
   });
 });
 
-// The UKI (not yet a build mode): systemd's stub + kernel + initramfs + cmdline, signed
+// The UKI as the build makes it: `build --secure-boot uki` with the snakeoil key as
+// the organisation's db key. Its ESP is over 32 MiB (GPT partition 2 only), so it
+// boots as a USB stick; the initramfs inside the signed UKI finds the ISO by label.
+describe('build --secure-boot uki ISO under snakeoil firmware', () => {
+  let dir: string;
+  let ukiIso: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'emt-uki-iso-'));
+    const kit = await sampleBootkit('gzip');
+    const scripts = join(dir, 'probe-scripts');
+    await mkdir(join(scripts, 'systemd'), { recursive: true });
+    await copyFile(
+      join(repo, 'installer-scripts/systemd/emt-installer.service'),
+      join(scripts, 'systemd/emt-installer.service'),
+    );
+    await writeFile(join(scripts, 'install.sh'), PROBE, { mode: 0o755 });
+    const os = join(dir, 'emt-os.img');
+    await writeFile(os, Buffer.alloc(4 * 2 ** 20, 0x5a));
+    const pass = join(dir, 'pass.txt');
+    await writeFile(pass, 'snakeoil\n');
+    ukiIso = join(dir, 'uki.iso');
+    const { stdout } = await run(
+      process.execPath,
+      [
+        join(repo, 'bin/emt-usb.js'),
+        'build',
+        '--bootkit',
+        kit.tarball,
+        '--installer-scripts',
+        scripts,
+        '--os-image',
+        os,
+        '--secure-boot',
+        'uki',
+        '--sign-key',
+        SNAKEOIL.key,
+        '--sign-cert',
+        SNAKEOIL.cert,
+        '--sign-key-pass-file',
+        pass,
+        '--source-date-epoch',
+        String(EPOCH),
+        '--out',
+        ukiIso,
+        '--json',
+      ],
+      { cwd: repo, maxBuffer: 1 << 26 },
+    );
+    const result = JSON.parse(stdout.trim().split('\n').at(-1)!);
+    expect(result.manifest.secureBoot).toBe('uki');
+    expect(result.manifest.cdBoot).toBe(false);
+  }, 600_000);
+
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('boots as a USB stick with Secure Boot enforced and the installer unit runs', async () => {
+    const r = await bootVm({
+      firmware: 'ovmf',
+      secureBoot: 'snakeoil',
+      usbStick: await stick(ukiIso, 'uki', dir),
+      memoryMiB: 2048,
+      timeoutMs: 480_000,
+      waitFor: [
+        /EFI stub: UEFI Secure Boot is enabled/,
+        /secureboot: Secure boot enabled/,
+        /emt-bootkit: switching root/,
+        /emt-installer: start/,
+        /emt-installer: done/,
+      ],
+      failOn: [/Kernel panic/, /emt-bootkit: failed/, /Access Denied/, /emt: installer filesystem not found/],
+      workDir: join(dir, 'uki-build'),
+    });
+    process.stdout.write(
+      `secure-boot uki-build: ${r.reason} after ${(r.elapsedMs / 1000).toFixed(1)} s (${r.logPath})\n`,
+    );
+    expect(r.matched, `boot ${r.reason}${r.failedOn ? ` on ${r.failedOn}` : ''}:\n${tail(r.serialLog)}`).toBe(
+      true,
+    );
+    expect(r.serialLog).toMatch(/emt-installer: lockdown: .*\[integrity\]/);
+  });
+});
+
+// The UKI built by hand: systemd's stub + kernel + initramfs + cmdline, signed
 // by us with the snakeoil db key, on a GPT disk's ESP. Its signature covers the
 // initramfs: one byte changed there and the firmware refuses it.
 describe('UKI signed in-process under snakeoil firmware', () => {

@@ -45,4 +45,12 @@ describe('espImage', () => {
     expect(err).toBeInstanceOf(IsoError);
     expect((err as IsoError).message).toMatch(/El Torito can address at most 32 MiB/);
   });
+
+  it('grows past 32 MiB when no El Torito image points at it (a UKI ESP), still fsck-clean', async () => {
+    const img = await espImage({ efiBinary: Buffer.alloc(40 * MIB, 3), dateEpoch: EPOCH, noElTorito: true });
+    expect(img.length).toBeGreaterThan(ESP_MAX_BYTES);
+    const r = inspectFat(img);
+    expect(r.fsck.status, r.fsck.output).toBe(0);
+    expect(sha256(r.read('EFI/BOOT/BOOTX64.EFI'))).toBe(sha256(Buffer.alloc(40 * MIB, 3)));
+  });
 });

@@ -65,6 +65,19 @@ describe('masterArgs', () => {
     expect(a).toContain('--grub2-boot-info');
   });
 
+  it('leaves out the El Torito EFI entry for an ESP over 32 MiB (GPT partition 2 only)', () => {
+    const a = masterArgs(input({ efiElTorito: false }));
+    expect(a).not.toContain('-e');
+    expect(a).not.toContain('-eltorito-catalog');
+    expect(valueAfter(a, '-append_partition')).toBe('2');
+    // With --bios, GRUB's El Torito entry stays, alone.
+    const b = masterArgs(input({ efiElTorito: false, bios: { hybridMbr: '/r/boot_hybrid.img' } }));
+    expect(valueAfter(b, '-eltorito-boot')).toBe('boot/grub/i386-pc/eltorito.img');
+    expect(b).toContain('-eltorito-catalog');
+    expect(b).not.toContain('-eltorito-alt-boot');
+    expect(b).not.toContain('-e');
+  });
+
   it('escapes = and \\ in pathspecs', () => {
     expect(escapePathspec('/a=b\\c')).toBe('/a\\=b\\\\c');
     expect(timestring(0)).toBe('1970010100000000');

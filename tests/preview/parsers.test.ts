@@ -221,7 +221,15 @@ describe('EFI binaries', () => {
     b.writeUInt32LE(64, sec + 8);
     b.writeUInt32LE(64, sec + 16);
     b.writeUInt32LE(0x200, sec + 20);
-    expect(parsePe(b)).toEqual({ machine: 'x86_64', signed: true, sbat: { offset: 0x200, size: 64 } });
+    expect(parsePe(b)).toEqual({
+      machine: 'x86_64',
+      signed: true,
+      sbat: { offset: 0x200, size: 64 },
+      uki: false,
+    });
+    // A .linux section makes it a UKI (systemd's stub carrying the kernel).
+    b.write('.linux\0\0', sec, 'latin1');
+    expect(parsePe(b)).toMatchObject({ sbat: null, uki: true });
     expect(
       sbatComponents('sbat,1,SBAT Version,sbat,1,https://x\nshim,3,UEFI shim,shim,1,https://y\n\0\0'),
     ).toEqual(['shim']);

@@ -213,7 +213,7 @@ describe('build --secure-boot refusals', () => {
   }, 300_000);
 
   it.each([
-    [['--secure-boot', 'uki'], /--secure-boot must be off or shim, got 'uki'/],
+    [['--secure-boot', 'tpm'], /--secure-boot must be off, shim or uki, got 'tpm'/],
     [['--trust', '/etc/hostname'], /--trust needs --secure-boot shim/],
   ])('usage errors: %s', async (extra, msg) => {
     const r = await cli(['--bootkit', kit.tarball, '--os-image', os, '--out', join(dir, 'u.iso'), ...extra]);

@@ -23,13 +23,18 @@ describe('parseBuild: Secure Boot fields', () => {
     });
   });
 
+  it('takes secureBoot uki with its key', () => {
+    const r = parseBuild({ ...base, secureBoot: 'uki', signKey: '/tmp/k.pem', signCert: '/tmp/c.pem' });
+    expect(r).toMatchObject({ secureBoot: 'uki', signKey: '/tmp/k.pem', signCert: '/tmp/c.pem' });
+  });
+
   it('leaves them out when not given (the default build is unchanged)', () => {
     const r = parseBuild(base);
     expect('secureBoot' in r || 'trust' in r || 'signKey' in r).toBe(false);
   });
 
   it('refuses an unknown mode and a non-string path', () => {
-    expect(() => parseBuild({ ...base, secureBoot: 'uki' })).toThrow(/secureBoot/);
+    expect(() => parseBuild({ ...base, secureBoot: 'tpm' })).toThrow(/secureBoot/);
     expect(() => parseBuild({ ...base, trust: 42 })).toThrow(/trust/);
   });
 });
