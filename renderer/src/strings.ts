@@ -85,6 +85,9 @@ export const S = {
     sbOff: 'Off',
     sbShim: 'On, through the Microsoft-trusted shim',
     sbOwn: 'On, kernel signed with our own key',
+    sbUki: 'On, a signed UKI with our own key (USB sticks only)',
+    sbUkiNeeds:
+      'Enrol the certificate in each node’s firmware db once. The signature covers the installer scripts too; the ISO boots from USB, not as a CD.',
     sbOffNeeds: 'The nodes must have Secure Boot switched off in their firmware.',
     sbShimNeeds:
       'Nothing to do on the nodes: the firmware trusts shim, shim trusts the vendor-signed kernel.',

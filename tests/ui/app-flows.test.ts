@@ -469,6 +469,9 @@ describe.skipIf(!isRoot)('the app in Chromium against the real engine', () => {
     expect(report).toMatch(/BOOTX64\.EFI: signed by .*Microsoft/);
     expect(report).toMatch(/vmlinuz: signed by .*EMT UI test signing key/);
     problems.push(...(await snapAndCheck(page, '14-build-secure-boot')));
+    await page.check('input[name=secure-boot][value=uki]');
+    expect(await page.textContent('[data-testid=sb-needs]')).toMatch(/firmware db once.*not as a CD/);
+    expect(await page.isDisabled('[data-testid=build]')).toBe(false); // key and cert still chosen
     await page.check('input[name=secure-boot][value=off]');
     expect(problems).toEqual([]);
   });

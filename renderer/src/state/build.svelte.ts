@@ -33,8 +33,8 @@ export const build = $state({
   engine: 'auto' as EngineChoice,
   userApps: '',
   allowMissingTools: false,
-  /** off; shim (Microsoft-trusted, a vendor-signed kernel); own (shim, kernel signed with our key). */
-  secureBoot: 'off' as 'off' | 'shim' | 'own',
+  /** off; shim (Microsoft-trusted, a vendor-signed kernel); own (shim, kernel signed with our key); uki (signed UKI). */
+  secureBoot: 'off' as 'off' | 'shim' | 'own' | 'uki',
   signKey: '',
   signCert: '',
   signKeyPassFile: '',
