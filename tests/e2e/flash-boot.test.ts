@@ -43,7 +43,8 @@ describe.skipIf(!isRoot)('a flashed loop device boots as a USB stick', () => {
       join(scripts, 'systemd/emt-installer.service'),
     );
     await writeFile(join(scripts, 'install.sh'), PROBE, { mode: 0o755 });
-    const os = join(work, 'emt-os.raw.gz');
+    // Raw bytes, named as raw: the build checks a .raw.gz really is gzip.
+    const os = join(work, 'emt-os.img');
     await writeFile(os, Buffer.alloc(4 << 20, 0x5a));
     iso = join(work, 'installer.iso');
     await run(

@@ -112,7 +112,8 @@ describe('installer ISO boots', () => {
       join(scripts, 'systemd/emt-installer.service'),
     );
     await writeFile(join(scripts, 'install.sh'), PROBE, { mode: 0o755 });
-    const os = join(work, 'emt-os.raw.gz');
+    // Raw bytes, named as raw: the build checks a .raw.gz really is gzip.
+    const os = join(work, 'emt-os.img');
     await writeFile(os, Buffer.alloc(4 * 2 ** 20, 0x5a));
     await build('efi', kit.tarball, scripts, os);
     await build('bios', kit.tarball, scripts, os);
