@@ -80,6 +80,11 @@ describe.skipIf(!isRoot)('a flashed loop device boots as a USB stick', () => {
     execFileSync('mkfs.fat', ['-C', '-n', 'EMTCONFIG', '-i', 'C0FFEE07', cfg, String(sectors / 2)], {
       stdio: 'ignore',
     });
+    // flash checks a --config-image holds our emt/config.env before writing it.
+    const env = join(work, 'config.env');
+    await writeFile(env, 'format_version=1\nuser_name=edge\nhostname=stick-07\n');
+    execFileSync('mmd', ['-i', cfg, '::/emt']);
+    execFileSync('mcopy', ['-i', cfg, env, '::/emt/config.env']);
 
     // A stick bigger than the image that held another GPT before.
     const stick = join(work, 'stick.img');
