@@ -21,10 +21,15 @@ step npx vitest run --project unit --passWithNoTests --reporter=default --report
 step npx vitest run --project e2e --passWithNoTests --reporter=default --reporter=json --outputFile.json=out/vitest-e2e.json
 
 node -e '
-const fs = require("fs"); let p = 0, f = 0, s = 0;
+const fs = require("fs"); let p = 0, f = 0, s = 0, files = 0;
 for (const n of ["out/vitest-unit.json", "out/vitest-e2e.json"]) {
-  try { const r = JSON.parse(fs.readFileSync(n, "utf8")); p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + (r.numTodoTests || 0); } catch { f += 1; }
+  try {
+    const r = JSON.parse(fs.readFileSync(n, "utf8")); p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + (r.numTodoTests || 0);
+    // A file whose set-up failed fails no single test (its tests count as skipped): count it too.
+    files += r.testResults.filter((t) => t.status === "failed" && t.assertionResults.every((a) => a.status !== "failed")).length;
+  } catch { f += 1; }
 }
+f += files;
 console.log(`tests: ${p} passed, ${f} failed, ${s} skipped`);
 '
 exit $fail
