@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { Codec } from '../initramfs/codecs.ts';
 import type { CpioEntry } from '../initramfs/cpio.ts';
-import { isRootfsEntry, walkInitramfs } from '../initramfs/segments.ts';
+import { isRootfsEntry, segmentSummaries, walkInitramfs } from '../initramfs/segments.ts';
 import type { ProgressSink } from '../progress.ts';
 import { type KernelSignatureReport, kernelSignature } from '../secureboot/chain.ts';
 import { type KernelInfo, readKernelVersion } from './kernel-version.ts';
 import { openBootkit } from './open.ts';
 import {
   checkTools,
+  emptyRootfsIndex,
   missingCommands,
   type RootfsIndex,
   rootfsIndexer,
@@ -96,9 +97,7 @@ export async function inspectBootkit(
     });
     const seg = layout.rootfsSegment >= 0 ? layout.segments[layout.rootfsSegment]! : null;
     const idx = lastIndex as RootfsIndex | null;
-    const tools = idx
-      ? checkTools(idx)
-      : checkTools({ files: new Set(), dirs: new Set(), symlinks: new Map(), entries: 0, tarSize: 0 });
+    const tools = checkTools(idx ?? emptyRootfsIndex());
     return {
       source: { kind: bk.kind, inputs },
       kernel,
@@ -106,15 +105,7 @@ export async function inspectBootkit(
       initramfs: {
         file: bk.initramfsName,
         size: layout.size,
-        segments: layout.segments.map((s) => ({
-          index: s.index,
-          offset: s.offset,
-          length: s.length,
-          codec: s.codec,
-          entries: s.entries,
-          size: s.uncompressedSize,
-          rootfs: s.rootfs !== null,
-        })),
+        segments: segmentSummaries(layout),
       },
       rootfs: {
         present: seg !== null,

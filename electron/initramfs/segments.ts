@@ -52,6 +52,18 @@ export interface WalkOptions {
   signal?: AbortSignal;
 }
 
+/** The segments as inspect and preview report them (plain values, no offsets inside rootfs). */
+export const segmentSummaries = (layout: InitramfsLayout) =>
+  layout.segments.map((s) => ({
+    index: s.index,
+    offset: s.offset,
+    length: s.length,
+    codec: s.codec,
+    entries: s.entries,
+    size: s.uncompressedSize,
+    rootfs: s.rootfs !== null,
+  }));
+
 export const isRootfsEntry = (e: CpioEntry): boolean =>
   normalName(e.name) === ROOTFS_NAME && (e.mode & S_IFMT) === S_IFREG;
 

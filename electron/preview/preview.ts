@@ -11,7 +11,7 @@ import { checkTools } from '../bootkit/tool-check.ts';
 import { isEmtError } from '../errors.ts';
 import { findConfigPartition } from '../flash/gpt.ts';
 import type { CpioEntry } from '../initramfs/cpio.ts';
-import { isRootfsEntry, walkInitramfs } from '../initramfs/segments.ts';
+import { isRootfsEntry, segmentSummaries, walkInitramfs } from '../initramfs/segments.ts';
 import { ISO_PATHS } from '../iso/stage.ts';
 import type { ProgressSink } from '../progress.ts';
 import { parseBootCatalog, unpatchBootInfo } from './boot-catalog.ts';
@@ -428,15 +428,7 @@ async function readInitramfs(
       summary: {
         path: initrd.path,
         size: layout.size,
-        segments: layout.segments.map((s) => ({
-          index: s.index,
-          offset: s.offset,
-          length: s.length,
-          codec: s.codec,
-          entries: s.entries,
-          size: s.uncompressedSize,
-          rootfs: s.rootfs !== null,
-        })),
+        segments: segmentSummaries(layout),
         rootfs: {
           present: seg !== null,
           size: seg?.rootfs?.size ?? null,
